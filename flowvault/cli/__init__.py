@@ -1,0 +1,94 @@
+"""The flowvault command line: parse -> call the library -> render.
+
+Each command lives in its own module of this package and imports what it needs inside the command function,
+so that `flowvault --help` stays fast. Errors become exit codes in exactly one place: FlowvaultGroup.invoke.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import click
+
+from flowvault import __version__
+from flowvault.cli.context import AppContext
+from flowvault.errors import ExitStatus, FlowvaultError
+from flowvault.masking import MaskingFilter, mask
+
+class FlowvaultGroup(click.Group):
+    """A click group that translates every error into one stderr line and an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except FlowvaultError as e:
+            _report(ctx, e, str(e))
+            ctx.exit(int(e.exit_status))
+        except KeyboardInterrupt:
+            click.echo("flowvault: interrupted", err=True)
+            ctx.exit(int(ExitStatus.INTERRUPTED))
+        except Exception as e:  # noqa: BLE001 - the one place unexpected errors are turned into exit 3
+            _report(ctx, e, f"unexpected error: {type(e).__name__}: {e}")
+            ctx.exit(int(ExitStatus.REMOTE))
+
+
+def _report(ctx: click.Context, error: BaseException, message: str) -> None:
+    app = ctx.find_object(AppContext)
+    show_traceback = bool(app and app.traceback)
+    if show_traceback:
+        click.echo(mask("".join(traceback.format_exception(error))), err=True)
+    line = mask(message.splitlines()[0] if message else type(error).__name__)
+    hint = "" if show_traceback or isinstance(error, FlowvaultError) else " (run with --traceback for details)"
+    click.echo(f"flowvault: {line}{hint}", err=True)
+
+
+def _setup_logging(verbose: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(MaskingFilter())
+    root = logging.getLogger("flowvault")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING)
+    root.propagate = False
+
+
+@click.group(cls=FlowvaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="FLOWVAULT_CONFIG",
+    help="Configuration file (default ./flowvault.toml, env FLOWVAULT_CONFIG).",
+)
+@click.option("--vault", "vault_path", type=click.Path(file_okay=False), help="The vault (git repo) to use.")
+@click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for HTTP debug).")
+@click.option("--traceback", "show_traceback", is_flag=True, help="Show the full traceback of an error.")
+@click.version_option(__version__, prog_name="flowvault")
+@click.pass_context
+def cli(ctx: click.Context, config_path, vault_path, verbose, show_traceback):
+    """Back up, review and smoke-test PingOne DaVinci and PingIDM flows with git.
+
+    \b
+    Try it with no account anywhere:
+      flowvault demo
+    """
+    _setup_logging(verbose)
+    ctx.obj = AppContext(config_path=config_path, vault_path=vault_path, verbose=verbose, traceback=show_traceback)
+
+
+def _register() -> None:
+    import importlib
+
+    for name in ("init", "backup", "diff", "log", "show", "restore", "launch", "smoke", "sandbox", "demo"):
+        cli.add_command(importlib.import_module(f"flowvault.cli.{name}").command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="flowvault")

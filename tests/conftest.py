@@ -1,0 +1,21 @@
+"""Fixtures only; helpers live in tests/helpers.py."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _pinned_git_identity(monkeypatch, tmp_path_factory):
+    """Git tests run with a pinned author/committer and no user config."""
+    home = tmp_path_factory.mktemp("home")
+    for key, value in {
+        "GIT_AUTHOR_NAME": "flowvault test",
+        "GIT_AUTHOR_EMAIL": "test@flowvault.invalid",
+        "GIT_COMMITTER_NAME": "flowvault test",
+        "GIT_COMMITTER_EMAIL": "test@flowvault.invalid",
+        "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+        "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(home),
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("FLOWVAULT_CONFIG", raising=False)

@@ -1,0 +1,5 @@
+"""Test helpers shared by several test modules."""
+
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
