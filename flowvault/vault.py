@@ -1,0 +1,372 @@
+"""The vault: a git repository whose `snapshots/` folder flowvault owns. The only module that imports git.
+
+Guarantees (DESIGN.md "The vault"):
+- files are written atomically (temp file + fsync + os.replace), and only under snapshots/;
+- a commit contains only snapshots/ paths and is built in a temporary index (GIT_INDEX_FILE), so whatever the user
+  has staged elsewhere stays staged and uncommitted; git hooks do not run (commit-tree, not `git commit`);
+- one commit per run that changed something, none when nothing changed; the commit happens last, so a run killed
+  at any moment leaves the last commit intact, and the next run commits the whole working tree of snapshots/;
+- a lock file inside .git/ keeps two runs on one vault apart: the second waits up to a bound, then fails clearly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import filelock
+import git
+
+from flowvault.errors import VaultError
+
+log = logging.getLogger(__name__)
+
+SNAPSHOTS = "snapshots"
+TMP_MARK = ".fvtmp-"  # in the names of temp files that a killed run may leave behind
+INDEX_PREFIX = "flowvault-index-"  # temporary git index files inside .git/
+LOCK_NAME = "flowvault.lock"
+DEFAULT_LOCK_TIMEOUT = 60.0
+_ZERO = "0" * 40
+
+
+@dataclass(frozen=True)
+class PathChange:
+    """One path a commit adds (A), modifies (M) or deletes (D); `path` is relative to snapshots/."""
+
+    status: str
+    path: str
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    sha: str
+    date: str  # ISO 8601, committer date
+    author: str
+    summary: str  # first line of the message
+    message: str
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader (or a crash) sees the old content or the new one, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}{TMP_MARK}", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if os.name == "posix":  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+class Vault:
+    """An open vault. Use `Vault.open(path)` (or `Vault.init(path)` to create one)."""
+
+    def __init__(self, repo: git.Repo, path: Path) -> None:
+        self.repo = repo
+        self.path = path.resolve()  # [vault].path
+        self.root = Path(repo.working_tree_dir).resolve()
+        self.snapshots = self.path / SNAPSHOTS
+        rel = self.snapshots.relative_to(self.root) if self.snapshots != self.root else Path(".")
+        self.prefix = PurePosixPath(*rel.parts).as_posix()  # snapshots/ relative to the repo root, for git
+        self.git_dir = Path(repo.git_dir).resolve()
+
+    # --- opening -----------------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> Vault:
+        """The vault at `path` (a git repo, or a folder inside one); VaultError if there is no repo."""
+        path = Path(path)
+        if not path.is_dir():
+            raise VaultError(f"{path}: vault folder does not exist; run `flowvault init {path}`")
+        try:
+            repo = git.Repo(path, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as e:
+            raise VaultError(f"{path}: not a git repository; run `flowvault init {path}`") from e
+        if repo.bare:
+            raise VaultError(f"{path}: is a bare git repository; a vault needs a working tree")
+        try:
+            Path(path).resolve().relative_to(Path(repo.working_tree_dir).resolve())
+        except ValueError as e:  # pragma: no cover - git found a repo that does not contain path
+            raise VaultError(f"{path}: outside the git working tree {repo.working_tree_dir}") from e
+        return cls(repo, Path(path))
+
+    @classmethod
+    def init(cls, path: str | os.PathLike) -> tuple[Vault, bool]:
+        """(vault, created_repo): `path` made a vault, reusing the enclosing git repo if there is one."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        created = False
+        try:
+            repo = git.Repo(path, search_parent_directories=True)
+        except git.InvalidGitRepositoryError:
+            try:
+                repo = git.Repo.init(path)
+            except git.GitError as e:
+                raise VaultError(f"{path}: git init failed: {e}") from e
+            created = True
+        vault = cls(repo, path)
+        vault.snapshots.mkdir(parents=True, exist_ok=True)
+        return vault, created
+
+    # --- the lock ----------------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the vault lock (.git/flowvault.lock) for the block; VaultError if another run holds it too long."""
+        if timeout is None:
+            timeout = float(os.environ.get("FLOWVAULT_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+        lock_path = self.git_dir / LOCK_NAME
+        # An OS-level lock (flock / LockFileEx): a killed run releases it with its process, so no stale locks.
+        lock = filelock.FileLock(str(lock_path), timeout=timeout)
+        try:
+            lock.acquire()
+        except filelock.Timeout as e:
+            raise VaultError(
+                f"another flowvault run is using the vault {self.path} (lock {lock_path} held for more than "
+                f"{timeout:g} s); wait for it to finish and run again, or raise FLOWVAULT_LOCK_TIMEOUT"
+            ) from e
+        try:
+            self.clean_stale()
+            yield
+        finally:
+            lock.release()
+
+    def clean_stale(self) -> list[Path]:
+        """Remove what a killed run may have left: temp files under snapshots/ and temp indexes in .git/."""
+        removed: list[Path] = []
+        if self.snapshots.is_dir():
+            for p in self.snapshots.rglob(f"*{TMP_MARK}*"):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+                    removed.append(p)
+        for p in self.git_dir.glob(f"{INDEX_PREFIX}*"):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
+        if removed:
+            log.info("removed %d stale temp file(s) of an interrupted run", len(removed))
+        return removed
+
+    # --- files under snapshots/ --------------------------------------------------------------------------------
+
+    def file(self, rel: str | os.PathLike) -> Path:
+        """The absolute path of `rel` (relative to snapshots/); VaultError if it would leave snapshots/."""
+        rel_path = PurePosixPath(str(rel).replace("\\", "/"))
+        if rel_path.is_absolute() or not rel_path.parts or any(p in ("..", "", ".git") for p in rel_path.parts):
+            raise VaultError(f"refusing to write {str(rel)!r}: not a path inside {SNAPSHOTS}/")
+        target = self.snapshots.joinpath(*rel_path.parts)
+        # A symlink planted under snapshots/ must not redirect a write outside it.
+        try:
+            target.resolve().relative_to(self.snapshots.resolve())
+        except ValueError as e:
+            raise VaultError(f"refusing to write {str(rel)!r}: it resolves outside {self.snapshots}") from e
+        return target
+
+    def read(self, rel: str | os.PathLike) -> bytes | None:
+        """The bytes of snapshots/<rel> in the working tree, or None if it does not exist."""
+        try:
+            return self.file(rel).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def write(self, rel: str | os.PathLike, data: bytes | str) -> bool:
+        """Write snapshots/<rel> atomically; True if its content changed (an unchanged file is not touched)."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        target = self.file(rel)
+        if target.is_file() and target.read_bytes() == data:
+            return False
+        try:
+            atomic_write(target, data)
+        except OSError as e:
+            raise VaultError(f"cannot write {target}: {e.strerror or e}") from e
+        return True
+
+    def remove(self, rel: str | os.PathLike) -> bool:
+        """Delete snapshots/<rel> (a file or a folder); True if something was there."""
+        target = self.file(rel)
+        try:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            raise VaultError(f"cannot remove {target}: {e.strerror or e}") from e
+        parent = target.parent
+        while parent != self.snapshots and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+        return True
+
+    def list_files(self, rel: str | os.PathLike = "") -> list[str]:
+        """Files under snapshots/<rel> in the working tree, as paths relative to snapshots/, sorted."""
+        base = self.file(rel) if str(rel) else self.snapshots
+        if not base.is_dir():
+            return []
+        return sorted(
+            p.relative_to(self.snapshots).as_posix() for p in base.rglob("*") if p.is_file() and TMP_MARK not in p.name
+        )
+
+    # --- git ---------------------------------------------------------------------------------------------------
+
+    def head(self) -> str | None:
+        """The sha of HEAD, or None on an unborn branch."""
+        try:
+            return self.repo.head.commit.hexsha
+        except ValueError:
+            return None
+
+    def _git(self, *args: str, env: dict[str, str] | None = None, **kwargs) -> str:
+        try:
+            return self.repo.git.execute(["git", *args], env=env, **kwargs)
+        except git.GitCommandError as e:
+            stderr = (e.stderr or "").strip().replace("\n", " ")
+            raise VaultError(f"git {args[0]} failed in {self.root}: {stderr or e}") from e
+
+    def _identity_env(self) -> dict[str, str]:
+        """Author/committer defaults for CI runners with no git identity (git would refuse to commit)."""
+        env: dict[str, str] = {}
+        reader = self.repo.config_reader()
+        has_name = reader.has_option("user", "name")
+        has_email = reader.has_option("user", "email")
+        for role in ("AUTHOR", "COMMITTER"):
+            if not has_name and f"GIT_{role}_NAME" not in os.environ:
+                env[f"GIT_{role}_NAME"] = "flowvault"
+            if not has_email and f"GIT_{role}_EMAIL" not in os.environ:
+                env[f"GIT_{role}_EMAIL"] = "flowvault@localhost"
+        return env
+
+    @contextlib.contextmanager
+    def _temp_index(self) -> Iterator[dict[str, str]]:
+        fd, index = tempfile.mkstemp(prefix=INDEX_PREFIX, dir=self.git_dir)
+        os.close(fd)
+        os.unlink(index)  # git wants to create it; an empty file is "index file smaller than expected"
+        env = {**os.environ, "GIT_INDEX_FILE": index}
+        try:
+            yield env
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(index)
+
+    def _stage(self, env: dict[str, str], head: str | None) -> list[PathChange]:
+        """Fill the temp index with HEAD's tree plus the working tree of snapshots/; the snapshot changes."""
+        if head:
+            self._git("read-tree", head, env=env)
+        self._git("add", "--all", "--", self.prefix, env=env)
+        if head:
+            out = self._git("diff", "--cached", "--no-renames", "--name-status", "-z", head, "--", self.prefix,
+                            env=env, strip_newline_in_stdout=False)
+            fields = [f for f in out.split("\0") if f]
+            pairs = zip(fields[0::2], fields[1::2])
+        else:
+            out = self._git("ls-files", "-z", "--", self.prefix, env=env, strip_newline_in_stdout=False)
+            pairs = (("A", f) for f in out.split("\0") if f)
+        changes = []
+        for status, path in pairs:
+            rel = PurePosixPath(path).relative_to(self.prefix) if self.prefix != "." else PurePosixPath(path)
+            changes.append(PathChange(status[0], rel.as_posix()))
+        return sorted(changes, key=lambda c: c.path)
+
+    def pending_changes(self) -> list[PathChange]:
+        """What a commit now would contain: the snapshots/ paths that differ from HEAD."""
+        with self._temp_index() as env:
+            return self._stage(env, self.head())
+
+    def commit(self, message: str | Callable[[list[PathChange]], str]) -> tuple[str | None, list[PathChange]]:
+        """(sha, changes): commit the snapshots/ changes (only those) with `message` (or message(changes));
+        sha is None and nothing is committed when nothing changed."""
+        head = self.head()
+        with self._temp_index() as env:
+            changes = self._stage(env, head)
+            if not changes:
+                return None, []
+            text = message(changes) if callable(message) else message
+            tree = self._git("write-tree", env=env)
+            parents = ["-p", head] if head else []
+            sha = self._git("commit-tree", tree, *parents, "-m", text, env={**env, **self._identity_env()})
+            # Compare-and-swap: if HEAD moved since we read it (a user's commit), fail rather than lose theirs.
+            self._git("update-ref", "-m", f"flowvault: {text.splitlines()[0]}", "HEAD", sha, head or _ZERO)
+        self._sync_user_index()
+        return sha, changes
+
+    def _sync_user_index(self) -> None:
+        # The user's own index still holds the old snapshots/ entries; left alone, `git status` would show the
+        # backup as staged reversals and a careless `git commit` would undo it. Reset only snapshots/ entries.
+        try:
+            self.repo.git.execute(["git", "reset", "-q", "HEAD", "--", self.prefix])
+        except git.GitCommandError as e:
+            log.warning("committed, but could not refresh the git index for %s (%s); run `git reset -- %s`",
+                        self.prefix, (e.stderr or "").strip(), self.prefix)
+
+    def push(self, remote: str | None) -> None:
+        """Push HEAD to `remote` (its branch of the same name); VaultError if rejected (the local commit stays)."""
+        if not remote:
+            raise VaultError("--push: no [vault].remote configured; add remote = \"origin\" to [vault]")
+        if remote not in [r.name for r in self.repo.remotes]:
+            valid = ", ".join(r.name for r in self.repo.remotes) or "none"
+            raise VaultError(f"--push: the vault has no git remote {remote!r} (remotes: {valid})")
+        try:
+            self.repo.git.execute(["git", "push", "--porcelain", remote, "HEAD"])
+        except git.GitCommandError as e:
+            stderr = (e.stderr or "").strip().splitlines()
+            reason = stderr[-1] if stderr else str(e)
+            raise VaultError(
+                f"push to {remote} was rejected ({reason}); the backup is committed locally: pull, then push again"
+            ) from e
+
+    # --- reading history (for diff / log / show / restore) -----------------------------------------------------
+
+    def _repo_path(self, prefix: str) -> str:
+        rel = (self.path / prefix).resolve().relative_to(self.root) if prefix else self.path.relative_to(self.root)
+        return PurePosixPath(*rel.parts).as_posix() if rel.parts else ""
+
+    def read_tree(self, ref: str = "HEAD", prefix: str = SNAPSHOTS) -> dict[str, bytes]:
+        """{path relative to prefix: bytes} of every file under `prefix` (relative to the vault folder) at `ref`."""
+        try:
+            commit = self.repo.commit(ref)
+        except (git.BadName, ValueError, git.GitCommandError) as e:
+            raise VaultError(f"{ref!r} is not a commit of the vault {self.path}") from e
+        repo_prefix = self._repo_path(prefix)
+        try:
+            tree = commit.tree / repo_prefix if repo_prefix else commit.tree
+        except KeyError:
+            return {}
+        if tree.type == "blob":
+            return {PurePosixPath(repo_prefix).name: tree.data_stream.read()}
+        out: dict[str, bytes] = {}
+        for item in tree.traverse():
+            if item.type == "blob":
+                out[PurePosixPath(item.path).relative_to(repo_prefix or ".").as_posix()] = item.data_stream.read()
+        return out
+
+    def log(self, paths: list[str] | None = None, n: int | None = None, ref: str = "HEAD") -> list[LogEntry]:
+        """Commits reachable from `ref`, newest first, touching `paths` (relative to the vault folder) if given."""
+        if self.head() is None:
+            return []
+        repo_paths = [self._repo_path(p) or "." for p in (paths or [])]
+        try:
+            commits = self.repo.iter_commits(ref, paths=repo_paths or None, max_count=n)
+            return [
+                LogEntry(c.hexsha, c.committed_datetime.isoformat(), str(c.author), c.summary, c.message)
+                for c in commits
+            ]
+        except (git.GitCommandError, ValueError) as e:
+            raise VaultError(f"git log {ref} failed in {self.root}: {e}") from e

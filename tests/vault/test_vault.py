@@ -1,0 +1,233 @@
+"""The vault: atomic writes under snapshots/ only, commits of snapshots/ only, the lock, history helpers."""
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from flowvault.errors import VaultError
+from flowvault.vault import TMP_MARK, Vault
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path):
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q")
+    (path / "README.md").write_text("team config\n")
+    git(path, "add", "README.md")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def test_commit_contains_only_snapshots_and_leaves_the_users_staged_work_staged(repo):
+    (repo / "README.md").write_text("edited, staged\n")
+    (repo / "notes.txt").write_text("staged new file\n")
+    (repo / "untracked.txt").write_text("not staged\n")
+    git(repo, "add", "README.md", "notes.txt")
+    vault = Vault.open(repo)
+    vault.write("prod/flows/a/flow.json", '{"a": 1}\n')
+    sha, changes = vault.commit("backup")
+    assert sha
+    assert [(c.status, c.path) for c in changes] == [("A", "prod/flows/a/flow.json")]
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["snapshots/prod/flows/a/flow.json"]
+    # The user's staged files are still staged, not committed; the snapshot is clean in the user's index.
+    status = git(repo, "status", "--porcelain").splitlines()
+    assert "M  README.md" in status and "A  notes.txt" in status and "?? untracked.txt" in status
+    assert not [line for line in status if "snapshots" in line]
+    assert git(repo, "show", "HEAD:README.md") == "team config\n"
+
+
+def test_no_commit_when_nothing_changed(repo):
+    vault = Vault.open(repo)
+    vault.write("s/x.json", "1\n")
+    first, _ = vault.commit("one")
+    assert vault.write("s/x.json", "1\n") is False
+    second, changes = vault.commit("two")
+    assert second is None and changes == []
+    assert vault.head() == first
+
+
+def test_deletions_and_modifications_are_committed(repo):
+    vault = Vault.open(repo)
+    vault.write("s/a.json", "1\n")
+    vault.write("s/b.json", "1\n")
+    vault.commit("first")
+    vault.write("s/a.json", "2\n")
+    assert vault.remove("s/b.json")
+    sha, changes = vault.commit(lambda ch: f"{len(ch)} changes")
+    assert [(c.status, c.path) for c in changes] == [("M", "s/a.json"), ("D", "s/b.json")]
+    assert git(repo, "log", "-1", "--format=%s") == "2 changes\n"
+
+
+def test_commit_in_an_empty_repository(tmp_path):
+    vault, created = Vault.init(tmp_path / "v")
+    assert created and vault.head() is None
+    vault.write("s/a.json", "1\n")
+    sha, _ = vault.commit("first")
+    assert vault.head() == sha
+    assert vault.read_tree("HEAD") == {"s/a.json": b"1\n"}
+
+
+@pytest.mark.parametrize("rel", ["../x", "/abs", "a/../../x", ".git/config", "", "a/.git/x"])
+def test_writes_outside_snapshots_are_refused(repo, rel):
+    vault = Vault.open(repo)
+    with pytest.raises(VaultError):
+        vault.write(rel, "x")
+    assert not (repo / "x").exists()
+
+
+def test_symlink_cannot_redirect_a_write(repo, tmp_path):
+    vault = Vault.open(repo)
+    vault.snapshots.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (vault.snapshots / "evil").symlink_to(outside)
+    with pytest.raises(VaultError):
+        vault.write("evil/x.json", "x")
+    assert not (outside / "x.json").exists()
+
+
+def test_write_is_atomic_and_stale_temp_files_are_cleaned(repo, monkeypatch):
+    vault = Vault.open(repo)
+    vault.write("s/a.json", "old\n")
+    # A crash in the middle of writing leaves the old content whole.
+    import flowvault.vault as vault_mod
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(vault_mod.os, "replace", boom)
+    with pytest.raises(VaultError):
+        vault.write("s/a.json", "new\n")
+    monkeypatch.undo()
+    assert (vault.snapshots / "s/a.json").read_text() == "old\n"
+    assert not [p for p in vault.snapshots.rglob("*") if TMP_MARK in p.name]
+    # Temp files left by a killed process are removed when the next run takes the lock, and never committed.
+    stale = vault.snapshots / "s" / f".a.json{TMP_MARK}abc"
+    stale.write_text("partial")
+    with vault.lock():
+        assert not stale.exists()
+        sha, changes = vault.commit("c")
+    assert [c.path for c in changes] == ["s/a.json"]
+
+
+def test_vault_in_a_subfolder_of_the_enclosing_repo(repo):
+    sub = repo / "infra" / "flows"
+    vault, created = Vault.init(sub)
+    assert not created and vault.root == repo.resolve()
+    vault.write("p/a.json", "1\n")
+    vault.commit("c")
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["infra/flows/snapshots/p/a.json"]
+    assert vault.read_tree("HEAD", "snapshots/p") == {"a.json": b"1\n"}
+    assert [e.summary for e in vault.log(["snapshots/p"])] == ["c"]
+
+
+def test_open_refuses_a_folder_without_git(tmp_path):
+    with pytest.raises(VaultError, match="flowvault init"):
+        Vault.open(tmp_path)
+
+
+def test_read_tree_and_log(repo):
+    vault = Vault.open(repo)
+    vault.write("p/a/flow.json", "1\n")
+    vault.write("p/b/flow.json", "1\n")
+    vault.commit("first")
+    vault.write("p/a/flow.json", "2\n")
+    vault.commit("second")
+    assert vault.read_tree("HEAD~1") == {"p/a/flow.json": b"1\n", "p/b/flow.json": b"1\n"}
+    assert vault.read_tree("HEAD", "snapshots/p/a") == {"flow.json": b"2\n"}
+    assert vault.read_tree("HEAD", "snapshots/nope") == {}
+    assert [e.summary for e in vault.log()] == ["second", "first", "initial"]
+    assert [e.summary for e in vault.log(["snapshots/p/b"])] == ["first"]
+    assert [e.summary for e in vault.log(n=1)] == ["second"]
+    with pytest.raises(VaultError):
+        vault.read_tree("no-such-ref")
+
+
+def test_head_moved_by_someone_else_is_not_overwritten(repo, monkeypatch):
+    vault = Vault.open(repo)
+    vault.write("s/a.json", "1\n")
+    real_head = vault.head()
+    monkeypatch.setattr(Vault, "head", lambda self: real_head)
+    git(repo, "commit", "-q", "--allow-empty", "-m", "user commit meanwhile")
+    with pytest.raises(VaultError):
+        vault.commit("backup")
+    assert git(repo, "log", "-1", "--format=%s") == "user commit meanwhile\n"
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from flowvault.vault import Vault
+    with Vault.open(sys.argv[1]).lock(timeout=5):
+        print("locked", flush=True)
+        time.sleep(float(sys.argv[2]))
+""")
+
+
+def test_second_run_waits_for_the_lock_then_fails_clearly(repo):
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(repo), "30"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        vault = Vault.open(repo)
+        start = time.monotonic()
+        with pytest.raises(VaultError, match="another flowvault run"):
+            with vault.lock(timeout=0.5):
+                pass
+        assert 0.4 < time.monotonic() - start < 5
+    finally:
+        holder.kill()
+        holder.wait()
+    # The killed holder's lock is released with its process: no stale lock.
+    with Vault.open(repo).lock(timeout=2):
+        pass
+
+
+def test_second_run_gets_the_lock_when_the_first_finishes(repo):
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(repo), "0.5"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with Vault.open(repo).lock(timeout=10):
+            assert holder.poll() is not None or holder.wait(5) == 0
+    finally:
+        holder.wait()
+
+
+def test_push_rejected_keeps_the_local_commit(repo, tmp_path):
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "HEAD")
+    # Someone else pushes first.
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    (other / "x").write_text("x")
+    git(other, "add", "x")
+    git(other, "commit", "-q", "-m", "theirs")
+    git(other, "push", "-q", "origin", "HEAD")
+    vault = Vault.open(repo)
+    vault.write("s/a.json", "1\n")
+    sha, _ = vault.commit("backup")
+    with pytest.raises(VaultError, match="committed locally"):
+        vault.push("origin")
+    assert vault.head() == sha
+    with pytest.raises(VaultError, match="no git remote"):
+        vault.push("upstream")
+
+
+def test_push_accepted(repo, tmp_path):
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    vault = Vault.open(repo)
+    vault.write("s/a.json", "1\n")
+    sha, _ = vault.commit("backup")
+    vault.push("origin")
+    branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    assert git(remote, "rev-parse", branch).strip() == sha
