@@ -1,0 +1,242 @@
+"""A snapshot set: the canonical flows and workflows of one moment, read from a path or a vault ref.
+
+Every reader turns its input into {path relative to snapshots/: bytes} and `from_files` parses that, so a
+snapshots/ folder on disk and the same folder at a git ref read alike. Git is reached only through
+flowvault.vault (the one module that imports git).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from flowvault.errors import InputError, UsageError, VaultError
+
+FLOW_FILES = ("flow.json", "layout.json", "meta.json")
+BPMN_SUFFIX = ".bpmn20.xml"
+
+
+@dataclass(frozen=True)
+class FlowDoc:
+    """The canonical triple of one DaVinci flow (docs/canonical-format.md)."""
+
+    flow: dict
+    layout: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FlowEntry:
+    source: str | None
+    slug: str
+    doc: FlowDoc
+
+    @property
+    def id(self) -> str:
+        return str(self.doc.flow.get("id") or "")
+
+    @property
+    def name(self) -> str:
+        return str(self.doc.flow.get("name") or self.slug)
+
+
+@dataclass(frozen=True)
+class WorkflowEntry:
+    """One PingIDM workflow: canonical BPMN bytes and its <key>.json metadata."""
+
+    source: str | None
+    key: str
+    bpmn: bytes
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.key
+
+    @property
+    def slug(self) -> str:
+        return self.key
+
+    @property
+    def name(self) -> str:
+        return str((self.meta or {}).get("name") or self.key)
+
+
+@dataclass
+class Snapshot:
+    """Flows and workflows of one side of a diff; `label` names it ("HEAD~1", a path, "working tree")."""
+
+    label: str
+    flows: list = field(default_factory=list)
+    workflows: list = field(default_factory=list)
+
+    def find(self, wanted: str) -> list:
+        """Flows and workflows whose name, folder name (slug) or id is `wanted`."""
+        return [e for e in (*self.flows, *self.workflows) if wanted in (e.name, e.slug, e.id)]
+
+
+# --- parsing ----------------------------------------------------------------------------------------------------
+
+
+def _json(path: str, data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: not valid JSON ({e})") from e
+
+
+def from_files(files: dict[str, bytes], label: str) -> Snapshot:
+    """Parse {path relative to snapshots/: bytes} (<source>/flows/<slug>/*.json, <source>/workflows/...)."""
+    snap = Snapshot(label)
+    flows: dict[tuple[str, str], dict[str, bytes]] = {}
+    workflows: dict[tuple[str, str], dict[str, bytes]] = {}
+    for path, data in files.items():
+        parts = PurePosixPath(path).parts
+        if len(parts) == 4 and parts[1] == "flows" and parts[3] in FLOW_FILES:
+            flows.setdefault((parts[0], parts[2]), {})[parts[3]] = data
+        elif len(parts) == 3 and parts[1] == "workflows":
+            name = parts[2]
+            if name.endswith(BPMN_SUFFIX):
+                workflows.setdefault((parts[0], name[: -len(BPMN_SUFFIX)]), {})["bpmn"] = data
+            elif name.endswith(".json"):
+                workflows.setdefault((parts[0], name[: -len(".json")]), {})["meta"] = data
+    for (source, slug), parts in sorted(flows.items()):
+        if "flow.json" not in parts:
+            continue  # layout/meta without flow.json: a half-written folder; nothing to review
+        docs = {name: _json(f"{source}/flows/{slug}/{name}", parts[name]) if name in parts else {}
+                for name in FLOW_FILES}
+        snap.flows.append(FlowEntry(source, slug, FlowDoc(docs["flow.json"], docs["layout.json"], docs["meta.json"])))
+    for (source, key), parts in sorted(workflows.items()):
+        if "bpmn" not in parts:
+            continue
+        meta = _json(f"{source}/workflows/{key}.json", parts["meta"]) if "meta" in parts else {}
+        snap.workflows.append(WorkflowEntry(source, key, parts["bpmn"], meta))
+    return snap
+
+
+def _read_dir(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".fvtmp-" not in p.name}
+
+
+def from_export(doc: Any, label: str, source: str | None = None) -> Snapshot:
+    """A raw DaVinci export document (any shape), normalized on the fly."""
+    from flowvault.normalize import davinci
+
+    bundle = davinci.split_export(doc)
+    snap = Snapshot(label)
+    for flow in bundle.flows:
+        doc_ = FlowDoc(flow.flow, flow.layout or {}, flow.meta or {})
+        snap.flows.append(FlowEntry(source, str(flow.flow.get("name") or flow.flow.get("id") or "flow"), doc_))
+    return snap
+
+
+def load_path(path: str | Path) -> Snapshot:
+    """Read a raw export file, a BPMN file, a flow folder, a source folder, a snapshots/ folder or a vault folder."""
+    path = Path(path)
+    label = str(path)
+    if path.is_file():
+        if path.name.endswith(BPMN_SUFFIX):
+            key = path.name[: -len(BPMN_SUFFIX)]
+            meta_file = path.with_name(key + ".json")
+            meta = _json(str(meta_file), meta_file.read_bytes()) if meta_file.is_file() else {}
+            return Snapshot(label, workflows=[WorkflowEntry(_source_of(path.parent, "workflows"), key,
+                                                            path.read_bytes(), meta)])
+        if path.name in FLOW_FILES and (path.parent / "flow.json").is_file():
+            return load_path(path.parent)
+        return from_export(_json(label, path.read_bytes()), label)
+    if not path.is_dir():
+        raise InputError(f"{path}: no such file or folder")
+    if (path / "flow.json").is_file():  # one flow folder: snapshots/<source>/flows/<slug>/
+        files = {f"{_source_of(path, 'flows') or '-'}/flows/{path.name}/{n}": (path / n).read_bytes()
+                 for n in FLOW_FILES if (path / n).is_file()}
+        snap = from_files(files, label)
+        if _source_of(path, "flows") is None:
+            snap.flows = [FlowEntry(None, e.slug, e.doc) for e in snap.flows]
+        return snap
+    if (path / "flows").is_dir() or (path / "workflows").is_dir():  # one source folder
+        files = _read_dir(path)
+        return from_files({f"{path.name}/{k}": v for k, v in files.items()}, label)
+    if (path / "snapshots").is_dir():  # a vault folder
+        return from_files(_read_dir(path / "snapshots"), label)
+    files = _read_dir(path)
+    snap = from_files(files, label)
+    if not snap.flows and not snap.workflows and files:
+        raise InputError(f"{path}: no flows found; expected a snapshots/ folder, a flow folder or an export file")
+    return snap
+
+
+def _source_of(folder: Path, kind: str) -> str | None:
+    """'prod' for snapshots/prod/flows/<slug> (kind 'flows') or snapshots/prod/workflows (kind 'workflows')."""
+    parts = folder.resolve().parts
+    if kind == "flows" and len(parts) >= 3 and parts[-2] == "flows":
+        return parts[-3]
+    if kind == "workflows" and len(parts) >= 2 and parts[-1] == "workflows":
+        return parts[-2]
+    return None
+
+
+# --- the vault ----------------------------------------------------------------------------------------------
+
+
+def open_vault(vault_dir: str | Path):
+    """The vault at `vault_dir` (flowvault.vault.Vault); UsageError naming the folder if it is not a repo."""
+    from flowvault.vault import Vault
+
+    try:
+        return Vault.open(vault_dir)
+    except VaultError as e:
+        raise UsageError(str(e)) from e
+
+
+def load_ref(vault, ref: str) -> Snapshot:
+    """The snapshots/ tree of the vault at git `ref`, read from git objects (no checkout)."""
+    try:
+        files = vault.read_tree(ref)
+    except VaultError as e:
+        raise UsageError(f"{ref!r} is not a file, a folder or a commit of the vault {vault.path}") from e
+    return from_files(files, ref)
+
+
+def load_worktree(vault) -> Snapshot:
+    """The vault's working tree of snapshots/."""
+    root = Path(vault.snapshots)
+    return from_files(_read_dir(root) if root.is_dir() else {}, "working tree")
+
+
+def has_parent(vault, ref: str) -> bool:
+    try:
+        vault.read_tree(f"{ref}~1", prefix="")
+    except VaultError:
+        return False
+    return True
+
+
+def resolve(args: tuple[str, ...], vault_dir: str | Path) -> tuple[Snapshot, Snapshot]:
+    """The two sides of `flowvault diff [OLD [NEW]]` (DESIGN.md "Commands"): two paths need no git at all."""
+    args = tuple(a for a in args if a)
+    if len(args) > 2:
+        raise UsageError("diff takes at most two arguments: OLD and NEW")
+    if len(args) == 2 and all(Path(a).exists() for a in args):
+        return load_path(args[0]), load_path(args[1])
+    if len(args) == 1 and Path(args[0]).exists() and not _is_ref(vault_dir, args[0]):
+        raise UsageError(f"{args[0]}: give two paths to compare files or folders (OLD NEW)")
+    vault = open_vault(vault_dir)
+    if not args:
+        new = load_ref(vault, "HEAD")
+        # the first commit of a vault: everything in it is new
+        old = load_ref(vault, "HEAD~1") if has_parent(vault, "HEAD") else Snapshot("HEAD~1")
+        return old, new
+    if len(args) == 1:
+        return load_ref(vault, args[0]), load_worktree(vault)
+    return tuple(load_path(a) if Path(a).exists() else load_ref(vault, a) for a in args)  # type: ignore[return-value]
+
+
+def _is_ref(vault_dir, arg: str) -> bool:
+    try:
+        load_ref(open_vault(vault_dir), arg)
+    except UsageError:
+        return False
+    return True
