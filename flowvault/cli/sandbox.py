@@ -2,8 +2,6 @@
 
 import click
 
-from flowvault.errors import NotReadyError
-
 
 @click.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -22,4 +20,16 @@ def command(app, host, port, write_config, flows_dir, state_dir, latency_ms, fau
     Example:
       flowvault sandbox --port 0 --write-config flowvault.toml
     """
-    raise NotReadyError("`flowvault sandbox` is not implemented yet (see the sandbox issue)")
+    from flowvault.sandbox.server import Sandbox
+
+    sandbox = Sandbox(host=host, port=port, flows_dir=flows_dir, state_dir=state_dir, latency_ms=latency_ms,
+                      fault_rate=fault_rate, seed=seed, verbose=bool(app and app.verbose > 1))
+    sandbox.bind()
+    if write_config:
+        sandbox.write_config(write_config)
+        click.echo(f"wrote {write_config}", err=True)
+    click.echo(f"flowvault sandbox listening on {sandbox.url} (Ctrl-C to stop)", err=True)
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("flowvault sandbox stopped", err=True)

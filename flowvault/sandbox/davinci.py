@@ -1,0 +1,5 @@
+"""Placeholder: the DaVinci davinci emulation lands in the next commit."""
+
+
+def register(router, ctx):
+    pass
