@@ -1,0 +1,513 @@
+"""The one HTTP client every remote client uses: base URL, timeouts, retries, auth, error mapping, masking.
+
+    client = Client("https://api.pingone.com/v1", source="prod", auth=tokens, secret_hint="FLOWVAULT_PROD_CLIENT_SECRET")
+    flows = client.get_json(f"/environments/{env}/flows")                   # a read: retried
+    export = client.post(url, retry=True, json={...}).data                  # a read-like POST (export): retried
+    run = client.post(start_url, retry=False, json=inputs).data             # a start: never retried
+
+Reads (`retry=True`) are retried on 408/429/500/502/503/504 and dropped connections by urllib3's Retry (mounted on
+the session's adapter), honouring Retry-After (seconds or HTTP-date, capped), with exponential backoff + jitter
+otherwise, as Ping's go-client does (reference/davinci-api.md 1.3). A 429 closes a gate shared by all threads of
+the client until its Retry-After has passed. Faults urllib3 cannot see (a truncated body, a body that is not the
+JSON we expected) are retried for reads by the loop in Client.request. Starts (`retry=False`) are sent once: a
+retried start runs the flow twice.
+
+`auth` is None, a (user, password) tuple (HTTP Basic), a dict of static headers, or an object with
+`headers() -> dict` and optionally `invalidate(stale_headers=None)` (flowvault.token.TokenProvider): on a 401 the
+client invalidates once and repeats the call with fresh credentials.
+
+requests/urllib3 are imported on first use so that `flowvault --help` never loads them.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json as jsonlib
+import logging
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+from flowvault import __version__
+from flowvault.errors import AuthError, RemoteError
+from flowvault.masking import MaskingFilter, mask, register
+
+log = logging.getLogger("flowvault.http")
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Header and query-parameter names whose values are credentials: registered for masking, never logged.
+SECRET_NAME = re.compile(r"authorization|api[-_]?key|token|secret|password|passw|cookie|signature", re.IGNORECASE)
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait for a Retry-After header value (delta-seconds or HTTP-date); None if absent or unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
+        return None
+    return max(0.0, email.utils.mktime_tz(parsed) - (time.time() if now is None else now))
+
+
+class _Gate:
+    """A "not before" time shared by every thread of one client: a 429 pauses them all, not only the one that got it."""
+
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        self._lock = threading.Lock()
+        self._not_before = 0.0
+        self._sleep = sleep
+
+    def defer(self, seconds: float) -> None:
+        with self._lock:
+            self._not_before = max(self._not_before, time.monotonic() + seconds)
+
+    def wait(self) -> None:
+        while True:
+            with self._lock:
+                remaining = self._not_before - time.monotonic()
+            if remaining <= 0:
+                return
+            self._sleep(remaining)
+
+
+@dataclass
+class _Policy:
+    """What the urllib3 Retry subclass needs from its client (kept across Retry.new copies)."""
+
+    source: str
+    gate: _Gate
+    retry_after_cap: float
+    backoff_factor: float
+    backoff_cap: float
+    sleep: Callable[[float], None]
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter for retry number `attempt` (1-based), capped."""
+        delay = self.backoff_factor * (2 ** (attempt - 1))
+        return min(self.backoff_cap, delay + random.uniform(0, self.backoff_factor / 2))
+
+
+_retry_class = None
+
+
+def _make_retry_class():
+    from urllib3.util.retry import Retry
+
+    class PolicyRetry(Retry):
+        # Honour Retry-After on every status we retry (go-client does on 429/501/503; 502/504 proxies send it too).
+        RETRY_AFTER_STATUS_CODES = RETRY_STATUSES
+
+        def __init__(self, *args: Any, policy: _Policy | None = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.policy = policy
+
+        def new(self, **kw: Any):
+            kw.setdefault("policy", self.policy)
+            return super().new(**kw)
+
+        def get_retry_after(self, response) -> float | None:
+            seconds = retry_after_seconds(response.headers.get("Retry-After"))
+            if seconds is None or self.policy is None:
+                return seconds
+            return min(seconds, self.policy.retry_after_cap)
+
+        def sleep(self, response=None) -> None:
+            policy = self.policy
+            if policy is None:  # pragma: no cover - every client sets a policy
+                return super().sleep(response)
+            attempt = len(self.history)
+            delay = self.get_retry_after(response) if response is not None else None
+            if delay is None:
+                delay = policy.backoff(attempt)
+            last = self.history[-1] if self.history else None
+            cause = f"{last.status}" if last and last.status else type(last.error).__name__ if last else "error"
+            path = urlsplit(last.url or "").path if last else ""
+            log.info(
+                "%s: %s %s -> %s; retry %d in %.1f s",
+                policy.source, last.method if last else "", path, cause, attempt, delay,
+            )
+            if response is not None and response.status == 429:
+                policy.gate.defer(delay)
+            else:
+                policy.sleep(delay)
+            policy.gate.wait()
+
+    return PolicyRetry
+
+
+def _requests():
+    import requests
+
+    return requests
+
+
+@dataclass
+class Response:
+    """What a call returned: status, headers, body, and `data` (the parsed JSON when JSON was expected)."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    method: str
+    path: str
+    data: Any = None
+    _parsed: bool = field(default=False, repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (RemoteError if it is not JSON)."""
+        if not self._parsed:
+            try:
+                self.data, self._parsed = jsonlib.loads(self.content), True
+            except ValueError as e:
+                raise RemoteError(f"{self.method} {self.path} -> {self.status}: response is not JSON") from e
+        return self.data
+
+
+class _BodyFault(Exception):
+    """A response whose body cannot be used (truncated, or not the JSON we expected); retried for reads."""
+
+
+class Client:
+    """A session for one remote service (one source or launcher): see the module docstring."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        source: str,
+        timeout: float = 30.0,
+        auth: Any = None,
+        secret_hint: str | None = None,
+        max_in_flight: int = 8,
+        user_agent: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_retries: int = 6,
+        backoff_factor: float = 0.5,
+        backoff_cap: float = 30.0,
+        retry_after_cap: float = 30.0,
+        verify: bool | str = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.source = source
+        self.timeout = float(timeout)
+        self.auth = auth
+        self.secret_hint = secret_hint
+        self.max_retries = max_retries
+        self.verify = verify
+        self._sleep = sleep
+        self._gate = _Gate(sleep)
+        self._slots = threading.BoundedSemaphore(max(1, max_in_flight))
+        self._policy = _Policy(source, self._gate, retry_after_cap, backoff_factor, backoff_cap, sleep)
+        self._headers = {"User-Agent": user_agent or f"flowvault/{__version__}", "Accept": "application/json"}
+        self._headers.update(headers or {})
+        self._register_secret_headers(self._headers)
+        if isinstance(auth, dict):
+            self._register_secret_headers(auth, all_values=True)
+        elif isinstance(auth, tuple):
+            register(auth[1] if len(auth) > 1 else None)
+        self._max_in_flight = max(1, max_in_flight)
+        self._sessions: dict[bool, Any] = {}
+        self._session_lock = threading.Lock()
+        _mask_urllib3_logs()
+
+    # --- public API ---------------------------------------------------------------------------------------------
+
+    def get_json(self, path: str, *, params: Mapping[str, Any] | None = None, **kw: Any) -> Any:
+        """GET path and return its JSON body (a read: retried)."""
+        return self.request("GET", path, retry=True, params=params, **kw).data
+
+    def post(self, path: str, *, retry: bool, **kw: Any) -> Response:
+        """POST; `retry` must be said: True only for read-like actions (an export), never for a start or import."""
+        return self.request("POST", path, retry=retry, **kw)
+
+    def put(self, path: str, *, retry: bool, **kw: Any) -> Response:
+        return self.request("PUT", path, retry=retry, **kw)
+
+    def delete(self, path: str, *, retry: bool, expect_json: bool = False, **kw: Any) -> Response:
+        return self.request("DELETE", path, retry=retry, expect_json=expect_json, **kw)
+
+    def url(self, path: str) -> str:
+        """The absolute URL of `path` (absolute URLs, e.g. a HAL `_links.next.href`, are used as they are)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        if not path:
+            return self.base_url
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: bool,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect_json: bool = True,
+        timeout: float | None = None,
+    ) -> Response:
+        """Send one call and return its Response; RemoteError/AuthError (messages masked, no query string) if it failed.
+
+        `retry=True` (reads, polls, read-like POSTs) retries transient faults; `retry=False` sends exactly once.
+        """
+        method = method.upper()
+        url = self.url(path)
+        shown = urlsplit(url).path or "/"
+        where = f"{self.source}: {method} {shown}"
+        if params:
+            for name, value in params.items():
+                if SECRET_NAME.search(str(name)) and isinstance(value, str):
+                    register(value)
+        if headers:
+            self._register_secret_headers(headers)
+        attempts = 1 + (self.max_retries if retry else 0)
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            auth_headers = self._auth_headers()
+            send_headers = {**self._headers, **auth_headers, **(headers or {})}
+            try:
+                response = self._send(
+                    retry, method, url, params=params, json=json, data=data, headers=send_headers,
+                    timeout=self.timeout if timeout is None else timeout, where=where, expect_json=expect_json,
+                )
+            except _BodyFault as fault:
+                if attempt < attempts:
+                    delay = self._policy.backoff(attempt)
+                    log.info("%s -> %s; retry %d in %.1f s", where, fault, attempt, delay)
+                    self._sleep(delay)
+                    continue
+                raise RemoteError(mask(f"{where} -> {fault}"), retryable=True) from None
+            status = response.status
+            if status == 401 and not refreshed and hasattr(self.auth, "invalidate"):
+                # The token may have expired or been revoked early: one fresh token, one more try. A 401 means the
+                # call was not carried out, so this is safe even for a start.
+                refreshed = True
+                log.debug("%s -> 401; refreshing credentials", where)
+                self.auth.invalidate(auth_headers)
+                continue
+            if status == 429:
+                delay = retry_after_seconds(response.headers.get("Retry-After"))
+                if delay is not None:
+                    self._gate.defer(min(delay, self._policy.retry_after_cap))
+            if status in (401, 403):
+                raise self._auth_error(where, response)
+            if status >= 400:
+                message = service_message(response.content)
+                raise RemoteError(
+                    mask(f"{where} -> {status}" + (f": {message}" if message else "")),
+                    status=status,
+                    retryable=status in RETRY_STATUSES,
+                )
+            return response
+
+    def close(self) -> None:
+        with self._session_lock:
+            for session in self._sessions.values():
+                session.close()
+            self._sessions.clear()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals ----------------------------------------------------------------------------------------------
+
+    def _session(self, retry: bool):
+        with self._session_lock:
+            session = self._sessions.get(retry)
+            if session is None:
+                session = self._sessions[retry] = self._new_session(retry)
+            return session
+
+    def _new_session(self, retry: bool):
+        global _retry_class
+        requests = _requests()
+        from requests.adapters import HTTPAdapter
+
+        if _retry_class is None:
+            _retry_class = _make_retry_class()
+        if retry:
+            retries = _retry_class(
+                total=self.max_retries,
+                connect=self.max_retries,
+                read=self.max_retries,
+                status=self.max_retries,
+                other=0,
+                redirect=5,
+                allowed_methods=None,  # the caller said this call is safe to repeat, whatever its method
+                status_forcelist=RETRY_STATUSES,
+                respect_retry_after_header=True,
+                raise_on_status=False,
+                raise_on_redirect=False,
+                policy=self._policy,
+            )
+        else:
+            # Sent exactly once: not after a dropped connection either, since the start may have run.
+            retries = _retry_class(
+                total=0, connect=0, read=False, status=0, other=0, redirect=False,
+                raise_on_status=False, raise_on_redirect=False, policy=self._policy,
+            )
+        adapter = HTTPAdapter(
+            max_retries=retries, pool_connections=2, pool_maxsize=self._max_in_flight, pool_block=True
+        )
+        session = requests.Session()
+        session.trust_env = True
+        session.verify = self.verify
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    def _send(self, retry, method, url, *, params, json, data, headers, timeout, where, expect_json) -> Response:
+        requests = _requests()
+        auth = self.auth if isinstance(self.auth, tuple) else None
+        self._gate.wait()
+        started = time.monotonic()
+        with self._slots:
+            try:
+                raw = self._session(retry).request(
+                    method, url, params=params, json=json, data=data, headers=headers, timeout=timeout,
+                    auth=auth, allow_redirects=True,
+                )
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as e:
+                if retry:
+                    raise _BodyFault(f"truncated response body ({_reason(e)})") from None
+                raise RemoteError(
+                    mask(f"{where} -> truncated response body ({_reason(e)}); not retried: it may have run"),
+                ) from None
+            except requests.exceptions.Timeout as e:
+                again = "" if retry else "; not retried: it may have run"
+                raise RemoteError(
+                    mask(f"{where} -> no answer within {timeout:g} s ({_reason(e)}){again}"), retryable=True
+                ) from None
+            except requests.exceptions.RequestException as e:
+                again = "" if retry else "; not retried: it may have run"
+                raise RemoteError(mask(f"{where} -> unreachable ({_reason(e)}){again}"), retryable=True) from None
+        ms = (time.monotonic() - started) * 1000
+        log.debug("%s -> %s (%d ms)", where, raw.status_code, ms)
+        response = Response(raw.status_code, raw.headers, raw.content, method, urlsplit(url).path)
+        if expect_json and raw.status_code < 400:
+            if not raw.content.strip():
+                response._parsed = True
+            else:
+                try:
+                    response.data, response._parsed = jsonlib.loads(raw.content), True
+                except ValueError:
+                    if retry:
+                        raise _BodyFault(f"{raw.status_code} with a body that is not JSON") from None
+                    raise RemoteError(
+                        mask(f"{where} -> {raw.status_code} with a body that is not JSON: {_short(raw.content)}"),
+                        status=raw.status_code,
+                    ) from None
+        return response
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self.auth is None or isinstance(self.auth, tuple):
+            return {}
+        if isinstance(self.auth, dict):
+            return dict(self.auth)
+        produced = dict(self.auth.headers())
+        self._register_secret_headers(produced, all_values=True)
+        return produced
+
+    def _auth_error(self, where: str, response: Response) -> AuthError:
+        message = service_message(response.content)
+        hint = self.secret_hint or f"the credentials of {self.source!r}"
+        what = f"check {hint}" if response.status == 401 else f"check {hint} and that its account has the role for this"
+        text = f"{where} -> {response.status}: {what}" + (f" ({message})" if message else "")
+        return AuthError(mask(text), status=response.status)
+
+    @staticmethod
+    def _register_secret_headers(headers: Mapping[str, str], *, all_values: bool = False) -> None:
+        for name, value in headers.items():
+            if isinstance(value, str) and (all_values or SECRET_NAME.search(name)):
+                register(value)
+                if " " in value:  # "Bearer abc", "Basic abc": the credential alone may appear elsewhere
+                    register(value.split(" ", 1)[1])
+
+
+def service_message(content: bytes, limit: int = 200) -> str:
+    """The error message a service put in its body: PingOne {code, message, details}, PingIDM {code, reason,
+    message}, OAuth {error, error_description}, legacy DaVinci {message, errorMessage}; else a short raw body."""
+    if not content or not content.strip():
+        return ""
+    try:
+        body = jsonlib.loads(content)
+    except ValueError:
+        return _short(content, limit)
+    if not isinstance(body, dict):
+        return _short(content, limit)
+    if "error" in body and isinstance(body.get("error"), str):  # OAuth 2 (RFC 6749 5.2)
+        parts = [body["error"], str(body.get("error_description") or "")]
+        return _clip(": ".join(p for p in parts if p), limit)
+    message = body.get("message") or body.get("errorMessage") or body.get("detail") or ""
+    if not isinstance(message, str):
+        message = jsonlib.dumps(message)
+    label = body.get("reason") if isinstance(body.get("reason"), str) else body.get("code")
+    text = f"{label}: {message}" if label and message and str(label) != message else str(message or label or "")
+    details = body.get("details")
+    if isinstance(details, list) and details and isinstance(details[0], dict):
+        detail = details[0]
+        extra = detail.get("message") or detail.get("code")
+        if extra:
+            target = detail.get("target")
+            text += f" ({target}: {extra})" if target else f" ({extra})"
+    return _clip(text, limit) if text else _short(content, limit)
+
+
+def _short(content: bytes, limit: int = 200) -> str:
+    return _clip(content.decode("utf-8", errors="replace"), limit)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return mask(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _reason(error: BaseException) -> str:
+    """The root cause of a requests/urllib3 error in a few words, without the URL (its query may hold an api key)."""
+    cause: BaseException = error
+    seen = set()
+    while True:
+        nxt = getattr(cause, "reason", None) or (cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
+        if nxt is None or not isinstance(nxt, BaseException) or id(nxt) in seen:
+            break
+        seen.add(id(nxt))
+        cause = nxt
+    if len(getattr(cause, "args", ())) > 1 and isinstance(cause.args[1], BaseException):
+        cause = cause.args[1]  # ProtocolError('Connection aborted.', RemoteDisconnected(...))
+    text = str(cause) or type(cause).__name__
+    text = re.sub(r"\S+://\S+", "<url>", text)  # drop URLs (and their query strings) the library quoted
+    text = re.sub(r"\?\S*", "", text)
+    text = re.sub(r"HTTP(S)?Connection(Pool)?\([^)]*\):\s*", "", text)
+    return _clip(text, 160)
+
+
+_urllib3_masked = False
+
+
+def _mask_urllib3_logs() -> None:
+    """urllib3 logs retried URLs (query strings included) at WARNING; mask whatever secrets they carry."""
+    global _urllib3_masked
+    if not _urllib3_masked:
+        _urllib3_masked = True
+        for name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.connection"):
+            logging.getLogger(name).addFilter(MaskingFilter())

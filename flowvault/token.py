@@ -1,0 +1,150 @@
+"""PingOne worker-app access tokens (client_credentials), cached until shortly before they expire.
+
+    tokens = TokenProvider.from_settings(settings, source="prod", secret_hint="FLOWVAULT_PROD_CLIENT_SECRET")
+    client = Client(api_base(settings), source="prod", auth=tokens, secret_hint=...)
+
+POST {auth_url}/{environment_id}/as/token with grant_type=client_credentials, the client authenticated by HTTP
+Basic (client_secret_basic, the default, as Ping's go-client does) or by form fields (client_secret_post); which
+one works is set by the app's tokenEndpointAuthMethod (reference/davinci-api.md 1.2). A worker token lives one
+hour; we refresh a minute early, and at once when a call gets a 401 (flowvault.http.Client calls invalidate()).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Mapping
+
+from flowvault.errors import AuthError, ConfigError, RemoteError
+from flowvault.masking import register
+from flowvault.regions import region_urls
+
+METHODS = ("client_secret_basic", "client_secret_post")
+DEFAULT_LIFETIME = 3600.0  # used when the response has no expires_in ("valid for one hour", PingOne docs)
+
+
+def token_url(environment_id: str, *, region: str = "com", auth_url: str | None = None) -> str:
+    """{auth_url or https://auth.pingone.{region}}/{environment_id}/as/token"""
+    base = (auth_url or region_urls(region).auth).rstrip("/")
+    return f"{base}/{environment_id}/as/token"
+
+
+def api_base(settings: Any) -> str:
+    """The Platform API base of DaVinci source settings: its api_url, else https://api.pingone.{region}/v1."""
+    return (getattr(settings, "api_url", None) or region_urls(getattr(settings, "region", "com")).api).rstrip("/")
+
+
+class TokenProvider:
+    """Thread-safe cache of one worker app's access token; `headers()` is what flowvault.http.Client sends."""
+
+    def __init__(
+        self,
+        *,
+        environment_id: str,
+        client_id: str,
+        client_secret: str,
+        region: str = "com",
+        auth_url: str | None = None,
+        method: str = "client_secret_basic",
+        source: str = "pingone",
+        secret_hint: str | None = None,
+        scope: str | None = None,
+        timeout: float = 30.0,
+        refresh_margin: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        client: Any = None,
+        **client_options: Any,
+    ) -> None:
+        if method not in METHODS:
+            raise ConfigError(f"{source}: unknown token_auth_method {method!r}; valid values: {', '.join(METHODS)}")
+        self.url = token_url(environment_id, region=region, auth_url=auth_url)
+        self.client_id = client_id
+        self.method = method
+        self.source = source
+        self.secret_hint = secret_hint
+        self.scope = scope
+        self.refresh_margin = refresh_margin
+        self._secret = client_secret
+        register(client_secret)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self.requests = 0  # token calls made (for -v output and tests)
+        if client is None:
+            from flowvault.http import Client
+
+            basic = (client_id, client_secret) if method == "client_secret_basic" else None
+            client = Client(
+                self.url, source=source, timeout=timeout, auth=basic, secret_hint=secret_hint, **client_options
+            )
+        self._client = client
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, source: str, secret_hint: str | None = None, **kw: Any) -> TokenProvider:
+        """A provider for the DaVinci source settings (environment_id, client_id, client_secret, region/auth_url,
+        token_auth_method)."""
+        return cls(
+            environment_id=settings.environment_id,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            region=getattr(settings, "region", "com"),
+            auth_url=getattr(settings, "auth_url", None),
+            method=getattr(settings, "token_auth_method", "client_secret_basic"),
+            source=source,
+            secret_hint=secret_hint,
+            **kw,
+        )
+
+    def token(self) -> str:
+        """A valid access token: the cached one, or a new one if it is missing or about to expire."""
+        with self._lock:
+            if self._token is None or self._clock() >= self._expires_at:
+                self._fetch()
+            assert self._token is not None
+            return self._token
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token()}"}
+
+    def invalidate(self, stale_headers: Mapping[str, str] | None = None) -> None:
+        """Forget the token (only if it is still the one in `stale_headers`, so that N threads that got a 401 with
+        the same token cause one refresh, not N)."""
+        with self._lock:
+            if stale_headers is None or stale_headers.get("Authorization") == f"Bearer {self._token}":
+                self._token = None
+                self._expires_at = 0.0
+
+    def _fetch(self) -> None:
+        form = {"grant_type": "client_credentials"}
+        if self.scope:
+            form["scope"] = self.scope
+        if self.method == "client_secret_post":
+            form.update(client_id=self.client_id, client_secret=self._secret)
+        self.requests += 1
+        try:
+            # Asking for a token changes nothing on the server, so it is retried like a read.
+            body = self._client.post("", retry=True, data=form).data
+        except AuthError:
+            raise
+        except RemoteError as e:
+            # OAuth servers answer a bad client with 400 invalid_client as well as 401 (RFC 6749 5.2).
+            if e.status == 400 and "invalid_client" in str(e):
+                raise AuthError(f"{e}; check {self.secret_hint or 'the client secret'}", status=400) from None
+            raise
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise RemoteError(f"{self.source}: POST {self._path()} -> the token response has no access_token")
+        register(token)
+        try:
+            lifetime = float(body.get("expires_in") or DEFAULT_LIFETIME)
+        except (TypeError, ValueError):
+            lifetime = DEFAULT_LIFETIME
+        margin = min(self.refresh_margin, lifetime / 2)
+        self._token = token
+        self._expires_at = self._clock() + lifetime - margin
+
+    def _path(self) -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.url).path
