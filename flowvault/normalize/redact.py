@@ -1,0 +1,194 @@
+"""Secret redaction: keyed fingerprints, so a review sees that a secret changed without seeing it.
+
+DESIGN.md "Secrets never land"; docs/canonical-format.md "Redaction". A fingerprint is
+HMAC-SHA256(key, utf8(secret)) cut to 12 hex digits: it changes only when the secret or the key does.
+Without a key the value is replaced by {"redacted": true}: an unkeyed hash of a short secret can be brute-forced.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+from flowvault.errors import ConfigError
+
+ENV_KEY = "FLOWVAULT_REDACT_KEY"
+DEFAULT_PATTERNS = (
+    "*secret*",
+    "*password*",
+    "*apikey*",
+    "*api_key*",
+    "*token*",
+    "*credential*",
+    "*privatekey*",
+)
+
+# A DaVinci value that only points at other data ({{local.<node>.payload.output.password}}, a Slate "link" chip,
+# a boolean flag such as returnUserPasswordStatus or passwordlessAuth = "true") carries no secret; redacting it
+# would hide config from review for nothing (davinci-api.md §2.8: the public corpus holds only such references).
+_REFERENCE = re.compile(r"\{\{.*?\}\}", re.S)
+_NOT_SECRET_WORDS = frozenset({"", "true", "false", "null", "none", "undefined"})
+
+
+def _slate_literal_text(nodes: Any, out: list[str]) -> None:
+    """Collect the text a Slate document holds literally (outside variable/reference chips)."""
+    if isinstance(nodes, list):
+        for node in nodes:
+            _slate_literal_text(node, out)
+    elif isinstance(nodes, dict):
+        if nodes.get("type") == "link":
+            return
+        text = nodes.get("text")
+        if isinstance(text, str):
+            out.append(text)
+        _slate_literal_text(nodes.get("children"), out)
+
+
+def is_literal_secret(value: Any) -> bool:
+    """True when value is a non-empty string holding literal text, not just references or a boolean flag."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if text.startswith("[") and '"children"' in text:
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            parts: list[str] = []
+            _slate_literal_text(parsed, parts)
+            text = "".join(parts)
+    text = _REFERENCE.sub("", text).strip()
+    return text.lower() not in _NOT_SECRET_WORDS
+
+
+class Redactor:
+    """Replaces secret values by {"redacted": ...} and remembers whether any went out without a key."""
+
+    def __init__(self, key: bytes | None, patterns: Iterable[str] | None = None) -> None:
+        self.key = key or None
+        pats = DEFAULT_PATTERNS if patterns is None else tuple(patterns)
+        self.patterns = tuple(p.lower() for p in pats)
+        self.count = 0  # values redacted so far
+        self.unkeyed = False  # True once a value was redacted without a key: the run says so once
+
+    @classmethod
+    def from_environment(cls, extra_patterns: Iterable[str] = (), key_file: str | os.PathLike | None = None) -> "Redactor":
+        """Return a Redactor keyed from $FLOWVAULT_REDACT_KEY, else from key_file, else unkeyed; patterns = defaults + extra."""
+        patterns = DEFAULT_PATTERNS + tuple(extra_patterns)
+        env = os.environ.get(ENV_KEY)
+        if env:
+            return cls(env.encode("utf-8"), patterns)
+        if key_file is not None:
+            try:
+                key = Path(key_file).expanduser().read_bytes().strip()
+            except OSError as e:
+                raise ConfigError(f"redact key file {key_file}: {e.strerror or e}; create it or unset it") from e
+            if not key:
+                raise ConfigError(f"redact key file {key_file} is empty; put a random secret in it")
+            return cls(key, patterns)
+        return cls(None, patterns)
+
+    @property
+    def keyed(self) -> bool:
+        """True when fingerprints are produced (a key is set)."""
+        return self.key is not None
+
+    def matches(self, name: Any) -> bool:
+        """True when name (a variable, property or field name) matches a redact pattern, case-insensitively."""
+        if not isinstance(name, str):
+            return False
+        lowered = name.lower()
+        return any(fnmatch.fnmatchcase(lowered, p) for p in self.patterns)
+
+    def value(self, raw: Any) -> dict:
+        """Return the stand-in for one secret value."""
+        self.count += 1
+        if self.key is None:
+            self.unkeyed = True
+            return {"redacted": True}
+        data = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, ensure_ascii=False)
+        digest = hmac.new(self.key, data.encode("utf-8"), hashlib.sha256).hexdigest()
+        return {"redacted": "hmac-sha256:" + digest[:12]}
+
+    def redact_tree(self, obj: Any, path: tuple = (), found: list | None = None) -> Any:
+        """Return obj with literal string values under pattern-matching keys redacted (copy on write).
+
+        A matching key's value is redacted when it is a literal string, or a {"value": <literal string>} wrapper
+        (DaVinci node properties). Paths of what was redacted are appended to found.
+        """
+        if isinstance(obj, dict):
+            out = None
+            for key, value in obj.items():
+                new = value
+                if self.matches(key):
+                    if is_literal_secret(value):
+                        new = self.value(value)
+                        if found is not None:
+                            found.append([*path, key])
+                    elif isinstance(value, dict) and is_literal_secret(value.get("value")):
+                        new = dict(value)
+                        new["value"] = self.value(value["value"])
+                        if found is not None:
+                            found.append([*path, key, "value"])
+                if new is value and isinstance(value, (dict, list)):
+                    new = self.redact_tree(value, (*path, key), found)
+                if new is not value:
+                    if out is None:
+                        out = dict(obj)
+                    out[key] = new
+            return obj if out is None else out
+        if isinstance(obj, list):
+            out_list = None
+            for index, value in enumerate(obj):
+                new = self.redact_tree(value, (*path, index), found) if isinstance(value, (dict, list)) else value
+                if new is not value:
+                    if out_list is None:
+                        out_list = list(obj)
+                    out_list[index] = new
+            return obj if out_list is None else out_list
+        return obj
+
+
+def _set_secret(container: dict, key: str, redactor: Redactor) -> dict:
+    value = container.get(key)
+    if value is None or value == "" or isinstance(value, dict) and "redacted" in value:
+        return container
+    out = dict(container)
+    out[key] = redactor.value(value)
+    return out
+
+
+def redact_application(app: dict, redactor: Redactor) -> dict:
+    """Return a DaVinci application with its API keys and client secrets redacted (new and legacy shapes).
+
+    New API: apiKey.value, oauth.clientSecret (davinci-api.md §2.8); legacy: apiKeys.{prod,test,...},
+    oauth.values.clientSecret; plus any pattern-matching field (flow policies embedded in the app included).
+    """
+    out = dict(app)
+    if isinstance(out.get("apiKey"), dict):
+        out["apiKey"] = _set_secret(out["apiKey"], "value", redactor)
+    if isinstance(out.get("apiKeys"), dict):
+        keys = dict(out["apiKeys"])
+        for name in keys:
+            keys = _set_secret(keys, name, redactor)
+        out["apiKeys"] = keys
+    oauth = out.get("oauth")
+    if isinstance(oauth, dict):
+        oauth = _set_secret(oauth, "clientSecret", redactor)
+        if isinstance(oauth.get("values"), dict):
+            oauth = dict(oauth)
+            oauth["values"] = _set_secret(oauth["values"], "clientSecret", redactor)
+        out["oauth"] = oauth
+    return redactor.redact_tree(out)
+
+
+def redact_flow_policy(policy: dict, redactor: Redactor) -> dict:
+    """Return a flow policy with pattern-matching literal values redacted."""
+    return redactor.redact_tree(policy)
