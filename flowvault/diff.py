@@ -229,11 +229,11 @@ def diff_flows(old: Any, new: Any, *, level: str = "config", source: str | None 
     name = flow_name(new if b is not None else old)
     if a is None or b is None:
         action = "added" if a is None else "removed"
-        flow = (b or a)[0]
-        value = {"id": flow.get("id"), "name": flow.get("name"), "nodes": len(flow.get("nodes") or {})}
-        return [Change(source, name, "flow", action, str(flow.get("id") or name), name, "",
+        flow, flow_id = (b or a)[0], _flow_id(b or a)
+        value = {"id": flow_id, "name": flow.get("name"), "nodes": len(flow.get("nodes") or {})}
+        return [Change(source, name, "flow", action, str(flow_id or name), name, "",
                        None if a is None else value, value if a is None else None)]
-    differ = _FlowDiffer(source, name, a[0], b[0])
+    differ = _FlowDiffer(source, name, a[0], b[0], _flow_id(b) or _flow_id(a))
     changes = differ.config()
     if level == "all":
         changes += differ.layout(a[1], b[1])
@@ -241,12 +241,18 @@ def diff_flows(old: Any, new: Any, *, level: str = "config", source: str | None 
     return changes
 
 
+def _flow_id(triple) -> str | None:
+    """flow.json's id (the contract) or meta.json's flowId/id (where normalize keeps the env-specific id)."""
+    flow, _, meta = triple
+    return flow.get("id") or meta.get("flowId") or meta.get("id")
+
+
 class _FlowDiffer:
-    def __init__(self, source, name, old: dict, new: dict):
+    def __init__(self, source, name, old: dict, new: dict, flow_id=None):
         self.source, self.name, self.old, self.new = source, name, old, new
         self.old_nodes = old.get("nodes") or {}
         self.new_nodes = new.get("nodes") or {}
-        self.flow_id = str(new.get("id") or old.get("id") or name)
+        self.flow_id = str(flow_id or name)
 
     def _change(self, category, action, target, label, parts, old=None, new=None) -> Change:
         return Change(self.source, self.name, category, action, str(target), label, pointer(parts), old, new)
@@ -302,7 +308,9 @@ class _FlowDiffer:
     def _whole(self, category, target, _key, parts, a, b, label) -> list[Change]:
         if a is None or b is None:
             return [self._change(category, "added" if a is None else "removed", target, label, parts, a, b)]
-        if isinstance(a, (dict, list)) and isinstance(b, (dict, list)):
+        if isinstance(a, dict) and isinstance(b, dict) or (
+            isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and len(a) <= 64
+        ):  # a reordered long list (meta "order") is one change at the list; deepdiff on it costs seconds
             rel = _common_prefix(_leaf_paths(a, b) or [[]])
             return [self._change(category, "changed", target, label, parts + rel, _get(a, rel), _get(b, rel))]
         return [self._change(category, "changed", target, label, parts, a, b)]
@@ -399,7 +407,7 @@ class _FlowDiffer:
 
     def metadata(self, old: dict, new: dict) -> list[Change]:
         out = []
-        if self.old.get("id") != self.new.get("id"):
+        if self.old.get("id") != self.new.get("id"):  # only when flow.json carries the id
             out.append(self._change("metadata", "changed", self.flow_id, "flow id", ["id"],
                                     self.old.get("id"), self.new.get("id")))
         return out + self._two_level("metadata", old, new, node_labels=False)

@@ -35,7 +35,8 @@ class FlowEntry:
 
     @property
     def id(self) -> str:
-        return str(self.doc.flow.get("id") or "")
+        meta = self.doc.meta or {}
+        return str(self.doc.flow.get("id") or meta.get("flowId") or meta.get("id") or "")
 
     @property
     def name(self) -> str:

@@ -1,0 +1,128 @@
+"""Mermaid flowcharts of a DaVinci flow (or a BPMN workflow): nodes labelled as in diffs, EVAL conditions on
+edges, every label escaped so that no flow name can break the picture or inject markup."""
+
+from __future__ import annotations
+
+import re
+
+from flowvault.diff import is_subflow_call, node_kind, node_title, subflow_name
+
+CLASSES = {
+    "changed": "fill:#fff4c2,stroke:#b38f00,stroke-width:2px",
+    "added": "fill:#d7f5d7,stroke:#2e7d32,stroke-width:2px",
+    "removed": "fill:#ffd9d9,stroke:#c62828,stroke-width:2px,stroke-dasharray:4 3",
+}
+_ENTITIES = {"&": "#amp;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "#": "#35;", "|": "#124;", "`": "#96;",
+             "{": "#123;", "}": "#125;", "[": "#91;", "]": "#93;", "(": "#40;", ")": "#41;", ";": "#59;"}
+_ESCAPE = re.compile("|".join(re.escape(k) for k in _ENTITIES))
+
+
+def escape(text: str, limit: int = 60) -> str:
+    """A label safe inside Mermaid double quotes: one line, entity-coded specials, at most `limit` characters."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _ESCAPE.sub(lambda m: _ENTITIES[m.group(0)], text)
+
+
+def _shape(node: dict, label: str) -> str:
+    kind = node.get("nodeType")
+    if kind == "EVAL":
+        return '{{"' + label + '"}}'
+    if kind == "START" or node.get("capabilityName") == "startNode":
+        return '(["' + label + '"])'
+    if kind == "ANNOTATION":
+        return '>"' + label + '"]'
+    return '["' + label + '"]'
+
+
+def _node_text(node: dict) -> str:
+    title, kind = node_title(node), node_kind(node)
+    text = escape(title)
+    if kind and kind not in (title, "node"):
+        text += "<br/>" + escape(kind)
+    if is_subflow_call(node) and subflow_name(node):
+        text += "<br/>" + escape("calls " + subflow_name(node))
+    return text
+
+
+def flowchart(flow: dict, *, marks: dict[str, str] | None = None, only: set[str] | None = None,
+              extra_nodes: dict | None = None, extra_edges: dict | None = None, direction: str = "LR") -> str:
+    """A Mermaid flowchart of a canonical flow.json; `marks` {node id: added|removed|changed} are highlighted,
+    `only` restricts the picture to those node ids, `extra_*` adds (removed) nodes and edges from the old side."""
+    marks = marks or {}
+    nodes = {**(extra_nodes or {}), **(flow.get("nodes") or {})}
+    edges = {**(extra_edges or {}), **(flow.get("edges") or {})}
+    keep = [nid for nid in sorted(nodes, key=str) if isinstance(nodes[nid], dict) and (only is None or nid in only)]
+    ids = {nid: f"n{i}" for i, nid in enumerate(keep)}
+    out = [f"flowchart {direction}"]
+    for nid in keep:
+        out.append(f"  {ids[nid]}{_shape(nodes[nid], _node_text(nodes[nid]))}")
+    for eid in sorted(edges, key=str):
+        edge = edges[eid]
+        if not isinstance(edge, dict):
+            continue
+        src, tgt = edge.get("source"), edge.get("target")
+        if src not in ids or tgt not in ids:
+            continue
+        condition = ((nodes[src].get("properties") or {}).get(tgt) or {}) if nodes[src].get("nodeType") == "EVAL" \
+            else {}
+        cond = condition.get("value") if isinstance(condition, dict) else None
+        arrow = f'-->|"{escape(cond)}"|' if isinstance(cond, str) and cond else "-->"
+        out.append(f"  {ids[src]} {arrow} {ids[tgt]}")
+    used = {m for nid, m in marks.items() if nid in ids}
+    for mark in sorted(used):
+        out.append(f"  classDef {mark} {CLASSES[mark]}")
+        out.append(f"  class {','.join(ids[nid] for nid in keep if marks.get(nid) == mark)} {mark}")
+    return "\n".join(out) + "\n"
+
+
+def neighbourhood(flow: dict, centre: set[str], limit: int = 40) -> set[str]:
+    """`centre` plus the nodes one edge away, at most `limit` node ids (centre first)."""
+    picked = [n for n in sorted(centre, key=str)][:limit]
+    for edge in (flow.get("edges") or {}).values():
+        if len(picked) >= limit:
+            break
+        if not isinstance(edge, dict):
+            continue
+        for a, b in ((edge.get("source"), edge.get("target")), (edge.get("target"), edge.get("source"))):
+            if a in centre and b not in picked and b is not None and len(picked) < limit:
+                picked.append(b)
+    return set(picked)
+
+
+def workflow_chart(elements: dict, *, marks: dict[str, str] | None = None, direction: str = "LR") -> str:
+    """A Mermaid flowchart of BPMN elements (normalize.bpmn.elements): flow nodes and sequence flows."""
+    marks = marks or {}
+
+    def kind(el):
+        return str(el.get("type") or el.get("tag") or "").rsplit("}", 1)[-1]
+
+    def attr(el, key):
+        return el.get(key) or (el.get("attributes") or {}).get(key)
+
+    edges = {k: v for k, v in elements.items() if kind(v) == "sequenceFlow"}
+    nodes = {k: v for k, v in elements.items() if k not in edges and attr(v, "id") is not None or k not in edges
+             and not kind(v).startswith("BPMN") and kind(v) not in ("process", "definitions")}
+    nodes = {k: v for k, v in nodes.items() if not kind(v).startswith("BPMN") and kind(v) not in ("process",
+                                                                                                    "definitions")}
+    ids = {nid: f"n{i}" for i, nid in enumerate(sorted(nodes))}
+    out = [f"flowchart {direction}"]
+    for nid in sorted(nodes):
+        el = nodes[nid]
+        label = escape(attr(el, "name") or nid) + "<br/>" + escape(kind(el))
+        shape = ('{{"' + label + '"}}') if "Gateway" in kind(el) else ('(["' + label + '"])') if "Event" in kind(el) \
+            else ('["' + label + '"]')
+        out.append(f"  {ids[nid]}{shape}")
+    for eid in sorted(edges):
+        el = edges[eid]
+        src, tgt = attr(el, "sourceRef"), attr(el, "targetRef")
+        if src in ids and tgt in ids:
+            cond = el.get("conditionExpression") or el.get("condition")
+            arrow = f'-->|"{escape(cond)}"|' if isinstance(cond, str) and cond.strip() else "-->"
+            out.append(f"  {ids[src]} {arrow} {ids[tgt]}")
+    used = {m for nid, m in marks.items() if nid in ids}
+    for mark in sorted(used):
+        out.append(f"  classDef {mark} {CLASSES[mark]}")
+        out.append(f"  class {','.join(ids[n] for n in sorted(nodes) if marks.get(n) == mark)} {mark}")
+    return "\n".join(out) + "\n"
