@@ -167,6 +167,20 @@ def _leaf_paths(old: Any, new: Any) -> list[list]:
     return sorted(paths, key=lambda p: [str(x) for x in p])
 
 
+def _dict_paths(old: dict, new: dict, prefix: tuple = ()) -> list[list]:
+    """Paths where two dicts differ, descending into dicts only (lists and scalars compared whole)."""
+    out = []
+    for key in set(old) | set(new):
+        a, b = old.get(key), new.get(key)
+        if a == b and (key in old) == (key in new):
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _dict_paths(a, b, (*prefix, key))
+        else:
+            out.append([*prefix, key])
+    return out
+
+
 def _common_prefix(paths: list[list]) -> list:
     prefix = list(paths[0])
     for path in paths[1:]:
@@ -308,6 +322,9 @@ class _FlowDiffer:
     def _whole(self, category, target, _key, parts, a, b, label) -> list[Change]:
         if a is None or b is None:
             return [self._change(category, "added" if a is None else "removed", target, label, parts, a, b)]
+        if category in NOISE_CATEGORIES and isinstance(a, dict) and isinstance(b, dict):
+            rel = _common_prefix(_dict_paths(a, b) or [[]])  # designer state and ids: no need for list detail
+            return [self._change(category, "changed", target, label, parts + rel, _get(a, rel), _get(b, rel))]
         if isinstance(a, dict) and isinstance(b, dict) or (
             isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and len(a) <= 64
         ):  # a reordered long list (meta "order") is one change at the list; deepdiff on it costs seconds

@@ -241,3 +241,11 @@ def _is_ref(vault_dir, arg: str) -> bool:
     except UsageError:
         return False
     return True
+
+
+def entry_paths(entry) -> list[str]:
+    """The vault paths (relative to the vault folder) that hold a flow or workflow, for `git log -- <paths>`."""
+    if isinstance(entry, WorkflowEntry):
+        base = f"snapshots/{entry.source}/workflows/{entry.key}"
+        return [base + BPMN_SUFFIX, base + ".json"]
+    return [f"snapshots/{entry.source}/flows/{entry.slug}"]

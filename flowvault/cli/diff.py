@@ -2,7 +2,6 @@
 
 import click
 
-from flowvault.errors import NotReadyError
 
 
 @click.command("diff")
@@ -26,4 +25,16 @@ def command(app, old, new, fmt, level, flows, exit_code):
       flowvault diff HEAD~3 HEAD --format markdown
       flowvault diff before.json after.json --exit-code
     """
-    raise NotReadyError("`flowvault diff` is not implemented yet (see the diff issue)")
+    import os
+    import sys
+
+    from flowvault import snapshot
+    from flowvault.diff import diff_snapshots
+    from flowvault.render import render
+
+    old_snap, new_snap = snapshot.resolve((old or "", new or ""), app.vault_dir())
+    result = diff_snapshots(old_snap, new_snap, level=level, flows=flows)
+    color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    click.echo(render(result, fmt, color=color), nl=False)
+    if exit_code and result.changes:
+        click.get_current_context().exit(1)

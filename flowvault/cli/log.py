@@ -2,7 +2,6 @@
 
 import click
 
-from flowvault.errors import NotReadyError
 
 
 @click.command("log")
@@ -17,4 +16,38 @@ def command(app, flow, max_count, fmt):
     Example:
       flowvault log "PingOne Sign On" -n 10
     """
-    raise NotReadyError("`flowvault log` is not implemented yet (see the diff issue)")
+    import json
+
+    from flowvault import snapshot
+    from flowvault.diff import diff_snapshots
+    from flowvault.errors import UsageError
+    from flowvault.render import count_summary
+
+    vault = snapshot.open_vault(app.vault_dir())
+    paths = None
+    if flow:
+        if vault.head() is None:
+            raise UsageError(f"{flow!r}: the vault has no commits yet; run `flowvault backup` first")
+        found = snapshot.load_ref(vault, "HEAD").find(flow) or snapshot.load_worktree(vault).find(flow)
+        if not found:
+            raise UsageError(f"no flow named {flow!r} in the vault; give a flow's name, folder name or id")
+        paths = sorted({p for entry in found for p in snapshot.entry_paths(entry)})
+    trees: dict[str, object] = {}
+
+    def at(ref):
+        if ref not in trees:
+            trees[ref] = snapshot.load_ref(vault, ref)
+        return trees[ref]
+
+    rows = []
+    for entry in vault.log(paths, max_count):
+        old = at(f"{entry.sha}~1") if snapshot.has_parent(vault, entry.sha) else snapshot.Snapshot("empty")
+        result = diff_snapshots(old, at(entry.sha), flows=[flow] if flow else None) if flow else \
+            diff_snapshots(old, at(entry.sha))
+        rows.append({"commit": entry.sha, "date": entry.date, "author": entry.author, "message": entry.summary,
+                     "summary": count_summary(result.changes), "counts": result.summary})
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['commit'][:8]} {row['date'][:10]} {row['summary']}  ({row['message']})")

@@ -2,7 +2,6 @@
 
 import click
 
-from flowvault.errors import NotReadyError
 
 
 @click.command("show")
@@ -17,4 +16,25 @@ def command(app, flow, ref, fmt):
     Example:
       flowvault show "PingOne Sign On" --format mermaid
     """
-    raise NotReadyError("`flowvault show` is not implemented yet (see the diff issue)")
+    from flowvault import snapshot
+    from flowvault.errors import UsageError
+
+    vault = snapshot.open_vault(app.vault_dir())
+    found = snapshot.load_ref(vault, ref).find(flow)
+    if not found:
+        raise UsageError(f"no flow named {flow!r} in the vault at {ref}; give a flow's name, folder name or id")
+    if len(found) > 1:
+        where = ", ".join(f"{e.source}/{e.slug}" for e in found)
+        raise UsageError(f"{flow!r} names {len(found)} flows ({where}); give the folder name or the id")
+    entry = found[0]
+    if fmt == "mermaid":
+        from flowvault.render.mermaid import entry_chart
+
+        click.echo(entry_chart(entry), nl=False)
+        return
+    from flowvault.normalize.canonical import dumps
+
+    if isinstance(entry, snapshot.WorkflowEntry):
+        click.echo(dumps({**entry.meta, "bpmn": entry.bpmn.decode("utf-8", "replace")}), nl=False)
+    else:
+        click.echo(dumps(entry.doc.flow), nl=False)

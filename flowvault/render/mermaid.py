@@ -126,3 +126,12 @@ def workflow_chart(elements: dict, *, marks: dict[str, str] | None = None, direc
         out.append(f"  classDef {mark} {CLASSES[mark]}")
         out.append(f"  class {','.join(ids[n] for n in sorted(nodes) if marks.get(n) == mark)} {mark}")
     return "\n".join(out) + "\n"
+
+
+def entry_chart(entry) -> str:
+    """The flowchart of a snapshot entry (snapshot.FlowEntry or WorkflowEntry)."""
+    if hasattr(entry, "bpmn"):
+        from flowvault.normalize import bpmn
+
+        return workflow_chart(bpmn.elements(entry.bpmn))
+    return flowchart(entry.doc.flow)
