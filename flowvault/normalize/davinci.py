@@ -19,7 +19,9 @@ from flowvault.normalize.redact import Redactor, is_literal_secret
 
 # --- field classification ------------------------------------------------------------------------------------
 
-CONFIG_KEYS = ("settings", "trigger", "inputSchema", "outputSchema", "enabled")
+# Platform "enabled" is the on/off state switched by the flow.enabled action, like legacy flowStatus
+# (versionmetadata in davinci-client-go): meta, so both shapes of one flow give the same flow.json.
+CONFIG_KEYS = ("settings", "trigger", "inputSchema", "outputSchema")
 # Top-level keys that are ids, dates, versions, environment references or derived/compiled copies.
 META_KEYS = frozenset(
     {
@@ -29,7 +31,7 @@ META_KEYS = frozenset(
         "isInputSchemaSaved", "isOutputSchemaSaved", "inputSchemaCompiled", "outputSchemaCompiled",
         "orx", "enabledGraphData", "parentFlowId", "functionConnectionId",
         # Platform API (DaVinciExportFlowVersionResponse, davinci-api.md §1.3)
-        "_links", "environment", "createdAt", "updatedAt", "deployedAt", "dvlinterErrorCount",
+        "_links", "environment", "enabled", "createdAt", "updatedAt", "deployedAt", "dvlinterErrorCount",
         "dvlinterWarningCount", "updates", "alias", "clonedFrom", "_embedded",
     }
 )  # fmt: skip
@@ -212,12 +214,21 @@ def normalize(raw_flow: dict, *, redactor: Redactor | None = None) -> FlowSnapsh
         absent.append("name")
 
     color_key = "color" if platform else "flowColor"
+    # A legacy export has no outputSchema: its outputSchemaCompiled {output: {...}} is the flow's output schema,
+    # the same object the Platform API calls outputSchema (tf-davinci's simpleoutputschemadrift test treats a
+    # change there as drift), so it is config, filed under the Platform name.
+    output_legacy = not platform and "outputSchema" not in raw_flow and "outputSchemaCompiled" in raw_flow
+    if output_legacy:
+        flow["outputSchema"] = raw_flow["outputSchemaCompiled"]
+        meta["outputSchemaKey"] = "outputSchemaCompiled"
+        handled = handled | {"outputSchemaCompiled"}
     for key, value in raw_flow.items():
         if key in handled or key in ("graphData", "variables"):
             continue
         if key == "description":
-            if isinstance(value, str) and _IMPORT_STAMP.match(value):
-                meta["description"] = value  # "Imported on <date>" is written by the import, not by a person
+            if value == "" or isinstance(value, str) and _IMPORT_STAMP.match(value):
+                # "Imported on <date>" is written by the import (in place of an empty description), not by a person
+                meta["description"] = value
             else:
                 flow["description"] = value
         elif key in CONFIG_KEYS:
@@ -436,6 +447,8 @@ def denormalize(snapshot: FlowSnapshot) -> dict:
     for key in CONFIG_KEYS:
         if key in flow:
             raw[key] = flow[key]
+    if meta.get("outputSchemaKey") == "outputSchemaCompiled" and "outputSchema" in flow:
+        raw["outputSchemaCompiled"] = raw.pop("outputSchema")
     for key, value in meta.items():
         if key in META_KEYS:
             raw[key] = value
