@@ -1,8 +1,8 @@
 """`flowvault backup`."""
 
-import click
+import json
 
-from flowvault.errors import NotReadyError
+import click
 
 
 @click.command("backup")
@@ -21,4 +21,40 @@ def command(app, sources, message, no_commit, push, full, jobs, fmt):
     Example:
       FLOWVAULT_PROD_CLIENT_SECRET=... flowvault backup --source prod
     """
-    raise NotReadyError("`flowvault backup` is not implemented yet (see the backup issue)")
+    from flowvault.backup import run_backup
+    from flowvault.ui import UI
+
+    config = app.config()
+    try:
+        result = run_backup(config, app.vault_dir(), sources=sources, message=message, commit=not no_commit,
+                            push=push, full=full, jobs=jobs, ui=UI())
+    except Exception as e:
+        partial = getattr(e, "result", None)
+        if partial is not None:
+            _render(partial, fmt)
+        raise
+    _render(result, fmt)
+
+
+def _render(result, fmt: str) -> None:
+    """The run summary on stdout: one line per source and the commit, or JSON for scripts."""
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+        return
+    for s in result.sources:
+        if s.error:
+            click.echo(f"{s.name}: failed: {s.error}")
+            continue
+        line = f"{s.name}: {s.listed} listed, {s.exported} exported, {s.unchanged} unchanged"
+        if s.removed:
+            line += f", {len(s.removed)} removed"
+        if s.failed:
+            line += f", {len(s.failed)} failed"
+        click.echo(line)
+    if result.committed:
+        click.echo(f"committed {result.commit[:12]}: {len(result.changes)} file(s) changed"
+                   + (", pushed" if result.pushed else ""))
+    elif result.changes:
+        click.echo(f"not committed (--no-commit): {len(result.changes)} file(s) differ from HEAD")
+    else:
+        click.echo("nothing changed; no commit" + (", pushed" if result.pushed else ""))

@@ -1,10 +1,32 @@
-"""PingOne DaVinci: export every flow version through the PingOne Platform API (seed 002)."""
+"""PingOne DaVinci: export every flow version through the PingOne Platform API (seed 002).
+
+One backup of an environment (reference/davinci-api.md §1.3, §4):
+  token -> GET /flows (one page: id, name and the version/date fields that tell whether a flow changed)
+  -> for each flow that changed: POST /flows/{id}/versions/{v} with Content-Type
+     application/vnd.pingidentity.flowversion.export+json and {includeSubFlows, includeVariableValues}
+     (v = currentVersion, or publishedVersion with deployed_only)
+  -> split the main flow from `_embedded` subflows: a subflow the environment lists is stored from its own export,
+     once; the main flow's meta.json names it ({"subflows": {id: name}}).
+Also GET /variables (paged with limit/cursor, following _links.next) and GET /davinciApplications with each
+application's flowPolicies, secrets redacted, as variables.json and applications.json.
+An unchanged environment costs: 1 token + 1 flow list + 1 variables page + 1 application list + 1 per application.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 SECRET = {"secret": True}
+
+EXPORT_CONTENT_TYPE = "application/vnd.pingidentity.flowversion.export+json"
+# The listing fields that change when a flow does (DaVinciFlowResponse in reference/pingone-openapi.yaml).
+STAMP_FIELDS = ("currentVersion", "publishedVersion", "updatedAt", "deployedAt", "enabled")
+LIST_ATTRIBUTES = ",".join(("id", "name", *STAMP_FIELDS))
+VARIABLES_PAGE = 500  # the maximum `limit` of GET /variables
+DROP_KEYS = ("_links", "environment")  # HAL links and the environment reference: not config, differ per env
 
 
 @dataclass(frozen=True)
@@ -20,3 +42,201 @@ class Settings:
     include_variable_values: bool = True
     deployed_only: bool = False  # keep the published version instead of the current one
     timeout: float = 60.0
+    include_variables: bool = True  # variables.json: the environment's variables (values of secrets redacted)
+    include_applications: bool = True  # applications.json: DaVinci applications and their flow policies
+
+
+def _dumps(obj: Any) -> bytes:
+    from flowvault.normalize.canonical import dumps
+
+    return dumps(obj).encode("utf-8")
+
+
+def _strip(obj: dict) -> dict:
+    return {k: v for k, v in obj.items() if k not in DROP_KEYS}
+
+
+class Source:
+    """Exports one DaVinci environment; `list`, `export` and `extras` are what flowvault.backup calls."""
+
+    kind = "flows"  # snapshots/<source>/flows/<slug>/{flow,layout,meta}.json
+    nested = True
+
+    def __init__(self, name: str, settings: Settings, *, redactor=None, jobs: int = 8, secret_hint: str | None = None,
+                 base_dir: Path | None = None, client=None) -> None:
+        from flowvault.normalize.redact import Redactor
+
+        self.name = name
+        self.settings = settings
+        self.redactor = redactor if redactor is not None else Redactor(None)
+        self.env = settings.environment_id
+        if client is None:
+            from flowvault.http import Client
+            from flowvault.token import TokenProvider, api_base
+
+            tokens = TokenProvider.from_settings(settings, source=name, secret_hint=secret_hint,
+                                                 timeout=settings.timeout)
+            client = Client(api_base(settings), source=name, timeout=settings.timeout, auth=tokens,
+                            secret_hint=secret_hint, max_in_flight=jobs)
+        self.client = client
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- listing ---------------------------------------------------------------------------------------------
+
+    def _path(self, *parts: str) -> str:
+        return "/".join(["/environments", self.env, *parts])
+
+    def list(self) -> dict[str, Any]:
+        """{flow id: ListedItem} of every flow the environment has (RemoteError if the listing fails)."""
+        from flowvault.backup import ListedItem
+        from flowvault.errors import RemoteError
+
+        try:
+            body = self.client.get_json(self._path("flows"), params={"attributes": LIST_ATTRIBUTES})
+        except RemoteError as e:
+            if e.status != 400:
+                raise
+            body = self.client.get_json(self._path("flows"))  # a server that does not know `attributes`
+        flows = []
+        while True:
+            flows += _embedded(body, "flows")
+            nxt = _next(body)  # the spec has no paging for flows; follow _links.next defensively
+            if not nxt:
+                break
+            body = self.client.get_json(nxt)
+        listed: dict[str, ListedItem] = {}
+        for item in flows:
+            if not isinstance(item, dict) or not item.get("id"):
+                continue
+            stamp = {k: item[k] for k in STAMP_FIELDS if k in item}
+            version = item.get("publishedVersion" if self.settings.deployed_only else "currentVersion")
+            if self.settings.deployed_only and version is None:
+                continue  # never deployed: nothing live to keep
+            listed[str(item["id"])] = ListedItem(str(item["id"]), str(item.get("name") or item["id"]), stamp,
+                                                 {"version": version})
+        return listed
+
+    # --- one flow --------------------------------------------------------------------------------------------
+
+    def export(self, item) -> list:
+        """[Entry of the flow, Entry of each embedded subflow] (RemoteError/InputError if it cannot be exported)."""
+        from flowvault.backup import Entry
+        from flowvault.errors import RemoteError
+        from flowvault.normalize import davinci
+
+        version = item.extra.get("version")
+        if version is None:  # a listing without version fields: read the flow itself
+            flow = self.client.get_json(self._path("flows", item.id))
+            version = flow.get("publishedVersion" if self.settings.deployed_only else "currentVersion")
+            if version is None:
+                raise RemoteError(f"{self.name}: flow {item.name!r} ({item.id}) has no version to export")
+        body = {"includeSubFlows": self.settings.include_subflows,
+                "includeVariableValues": self.settings.include_variable_values}
+        response = self.client.post(
+            self._path("flows", item.id, "versions", _int_text(version)), retry=True,  # an export is a read
+            json=body, headers={"Content-Type": EXPORT_CONTENT_TYPE},
+        )
+        doc = response.data
+        bundle = davinci.split_export(doc, redactor=self.redactor)
+        if not bundle.flows:
+            raise RemoteError(f"{self.name}: export of {item.name!r} ({item.id}) holds no flow")
+        entries = []
+        for index, snap in enumerate(bundle.flows):
+            flow_id = str(snap.meta.get("flowId") or (item.id if index == 0 else ""))
+            if not flow_id:
+                continue
+            files = {"flow.json": _dumps(snap.flow), "layout.json": _dumps(snap.layout),
+                     "meta.json": _dumps(snap.meta)}
+            name = str(snap.flow.get("name") or flow_id)
+            if index == 0:
+                entries.append(Entry(item.id, item.name or name, files, stamp=item.stamp))
+            else:
+                entries.append(Entry(flow_id, name, files, stamp=None, parent=item.id))
+        return entries
+
+    # --- environment-wide files ------------------------------------------------------------------------------
+
+    def extras(self) -> Iterator[tuple[str, Any]]:
+        """("variables.json" | "applications.json", bytes or the exception that stopped it)."""
+        if self.settings.include_variables:
+            try:
+                yield "variables.json", _dumps(self._variables())
+            except Exception as e:  # noqa: BLE001 - reported as a failed item, the previous file stays
+                yield "variables.json", e
+        if self.settings.include_applications:
+            try:
+                yield "applications.json", _dumps(self._applications())
+            except Exception as e:  # noqa: BLE001
+                yield "applications.json", e
+
+    def _variables(self) -> dict:
+        out: dict[str, dict] = {}
+        body = self.client.get_json(self._path("variables"), params={"limit": VARIABLES_PAGE})
+        while True:
+            for var in _embedded(body, "variables"):
+                if not isinstance(var, dict):
+                    continue
+                var = self._redact_variable(_strip(var))
+                key = f"{var.get('context', '')}/{var.get('name', var.get('id'))}"
+                flow = var.get("flow")
+                if isinstance(flow, dict) and flow.get("id"):
+                    key += f"@{flow['id']}"  # flow-context variables of different flows may share a name
+                if key in out:
+                    key += f"#{var.get('id')}"
+                out[key] = var
+            nxt = _next(body)
+            if not nxt:
+                break
+            body = self.client.get_json(nxt)
+        return {"variables": out}
+
+    def _redact_variable(self, var: dict) -> dict:
+        from flowvault.normalize.redact import is_literal_secret
+
+        value = var.get("value")
+        secret = var.get("dataType") == "secret" or self.redactor.matches(var.get("name"))
+        if secret and value not in (None, "") and not (isinstance(value, dict) and "redacted" in value):
+            if var.get("dataType") == "secret" or is_literal_secret(value):
+                var = {**var, "value": self.redactor.value(value)}
+        return self.redactor.redact_tree(var)
+
+    def _applications(self) -> dict:
+        from flowvault.normalize.redact import redact_application, redact_flow_policy
+
+        out: dict[str, dict] = {}
+        body = self.client.get_json(self._path("davinciApplications"))
+        for app in _embedded(body, "davinciApplications"):
+            if not isinstance(app, dict) or not app.get("id"):
+                continue
+            policies_body = self.client.get_json(self._path("davinciApplications", str(app["id"]), "flowPolicies"))
+            policies = {}
+            for policy in _embedded(policies_body, "flowPolicies"):
+                if isinstance(policy, dict) and policy.get("id"):
+                    policies[str(policy["id"])] = _strip(redact_flow_policy(policy, self.redactor))
+            entry = _strip(redact_application(app, self.redactor))
+            entry["flowPolicies"] = policies
+            out[str(app["id"])] = entry
+        return {"applications": out}
+
+
+def _embedded(body: Any, key: str) -> list:
+    if not isinstance(body, dict):
+        from flowvault.errors import RemoteError
+
+        raise RemoteError(f"expected a JSON object with _embedded.{key}, got {type(body).__name__}")
+    items = (body.get("_embedded") or {}).get(key, [])
+    return items if isinstance(items, list) else []
+
+
+def _next(body: Any) -> str | None:
+    link = ((body or {}).get("_links") or {}).get("next") if isinstance(body, dict) else None
+    href = link.get("href") if isinstance(link, dict) else None
+    return href or None
+
+
+def _int_text(version: Any) -> str:
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)
+    return str(version)

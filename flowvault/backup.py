@@ -1,0 +1,481 @@
+"""One backup run: every selected source -> canonical files in the vault -> one commit.
+
+Per source: list what the source has (one listing call), export only what changed since index.json (or
+everything with `full`), concurrently, writing each item as it arrives; remove only what a successful listing no
+longer has; write index.json last. Then one commit of snapshots/ for the whole run (none if nothing changed).
+NOTHING LOST: an item that failed keeps its previous files and index entry, is named on stderr and in the commit
+message, and the run ends with PartialBackupError (exit 4) after committing the rest. A failed listing deletes
+nothing. A run killed at any moment leaves the last commit intact; the next run re-exports whatever the stale
+index.json does not vouch for and commits the whole working tree of snapshots/.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from flowvault.errors import ConfigError, FlowvaultError, PartialBackupError, UsageError
+from flowvault.slug import SlugMap, slugify
+from flowvault.ui import UI
+
+log = logging.getLogger(__name__)
+
+INDEX = "index.json"
+FORMAT = 1
+DEFAULT_JOBS = 8
+KEY_CHECK = b"flowvault:redaction-key-check"
+
+
+@dataclass(frozen=True)
+class ListedItem:
+    """What a source's listing says about one item: `stamp` changes whenever the item does."""
+
+    id: str
+    name: str
+    stamp: dict
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Entry:
+    """One exported item: its files ({name: bytes} in a folder, or {suffix: bytes} next to each other)."""
+
+    id: str
+    name: str
+    files: dict[str, bytes]
+    stamp: dict | None = None
+    parent: str | None = None  # set for a subflow that came embedded in another flow's export
+
+
+@dataclass
+class Failure:
+    source: str
+    name: str
+    id: str
+    reason: str
+
+    def line(self) -> str:
+        ident = f" ({self.id})" if self.id and self.id != self.name else ""
+        return f"{self.source}: FAILED {self.name}{ident}: {self.reason}; previous copy kept"
+
+
+@dataclass
+class SourceReport:
+    name: str
+    type: str
+    listed: int = 0
+    exported: int = 0
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    error: str | None = None  # the whole source failed (listing, auth): nothing of it was changed
+
+
+@dataclass
+class BackupResult:
+    sources: list[SourceReport]
+    commit: str | None = None
+    changes: list = field(default_factory=list)  # vault.PathChange
+    pushed: bool = False
+    committed: bool = False
+
+    @property
+    def failures(self) -> list[Failure]:
+        return [f for s in self.sources for f in s.failed]
+
+    def to_dict(self) -> dict:
+        return {
+            "commit": self.commit,
+            "committed": self.committed,
+            "pushed": self.pushed,
+            "sources": [
+                {**{k: v for k, v in asdict(s).items() if k != "failed"},
+                 "failed": [{"name": f.name, "id": f.id, "reason": f.reason} for f in s.failed]}
+                for s in self.sources
+            ],
+            "changes": [{"status": c.status, "path": c.path} for c in self.changes],
+        }
+
+
+def select_sources(config, names: tuple[str, ...] | list[str]) -> list[str]:
+    """The source names to back up: `names` (UsageError listing the valid ones if unknown), else all."""
+    valid = list(config.sources)
+    if not valid:
+        raise ConfigError(f"{config.path}: no [sources.NAME] table; add one (see `flowvault init`)")
+    unknown = [n for n in names if n not in config.sources]
+    if unknown:
+        raise UsageError(f"unknown source {unknown[0]!r}; valid sources: {', '.join(valid)}")
+    chosen = list(dict.fromkeys(names)) or valid
+    for name in chosen:
+        if slugify(name) != name.lower() or name.startswith("."):
+            raise ConfigError(f"{config.path}: [sources.{name}]: the name must be usable as a folder name")
+    return chosen
+
+
+def _redaction_stamp(redactor) -> str:
+    if not redactor.keyed:
+        return "none"
+    return "hmac-sha256:" + hmac.new(redactor.key, KEY_CHECK, hashlib.sha256).hexdigest()[:12]
+
+
+def run_backup(config, vault_dir, *, sources=(), message: str | None = None, commit: bool = True,
+               push: bool = False, full: bool = False, jobs: int | None = None, ui: UI | None = None,
+               source_factory=None) -> BackupResult:
+    """Back up the selected sources into the vault and commit; PartialBackupError (with .result) if items failed."""
+    from flowvault.normalize.redact import ENV_KEY, Redactor
+    from flowvault.vault import Vault
+
+    ui = ui or UI()
+    if push and not commit:
+        raise UsageError("--push needs a commit; drop --no-commit or --push")
+    names = select_sources(config, sources)
+    jobs = jobs or DEFAULT_JOBS
+    vault = Vault.open(vault_dir)
+    redactor = Redactor.from_environment(getattr(config.vault, "redact", ()) or ())
+    if not redactor.keyed:
+        ui.warn(f"{ENV_KEY} is not set: secrets are stored as {{\"redacted\": true}}, so a changed secret does not "
+                f"show in diffs; set {ENV_KEY} to a random secret to store keyed fingerprints", once="redact-key")
+    result = BackupResult([])
+    with vault.lock():
+        for name in names:
+            src_cfg = config.sources[name]
+            report = SourceReport(name, src_cfg.type)
+            result.sources.append(report)
+            try:
+                source = (source_factory or _make_source)(config, src_cfg, redactor=redactor, jobs=jobs)
+            except FlowvaultError as e:
+                report.error = str(e)
+                ui.info(f"{name}: FAILED: {e}")
+                continue
+            try:
+                _backup_source(vault, source, report, redactor=redactor, full=full, jobs=jobs, ui=ui)
+            except (FlowvaultError, OSError) as e:
+                if isinstance(e, UsageError):
+                    raise
+                report.error = str(e).splitlines()[0] if str(e) else type(e).__name__
+                ui.info(f"{name}: FAILED, nothing of it changed: {report.error}")
+            finally:
+                with contextlib.suppress(Exception):
+                    source.close()
+        if commit:
+            labels = _labels(vault, result)
+            sha, changes = vault.commit(lambda ch: commit_message(ch, result, labels, message))
+            result.commit, result.changes, result.committed = sha, changes, sha is not None
+        else:
+            result.changes = vault.pending_changes()
+            result.commit = vault.head()
+        if push:
+            vault.push(getattr(config.vault, "remote", None))
+            result.pushed = True
+    for failure in result.failures:
+        ui.info(failure.line())
+    whole = [s for s in result.sources if s.error]
+    if whole and len(whole) == len(result.sources) and not result.failures:
+        first = whole[0]
+        raise _SourceFailed(f"{first.name}: {first.error}" if not first.error.startswith(first.name) else first.error,
+                            result)
+    if result.failures or whole:
+        named = [f"{f.source}/{f.name}" for f in result.failures] + [f"{s.name} (whole source)" for s in whole]
+        shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+        error = PartialBackupError(
+            f"partial backup: {len(named)} item(s) could not be exported ({shown}); their previous copies stay "
+            f"in the vault; run again, or see the lines above for why", failed=named)
+        error.result = result
+        raise error
+    return result
+
+
+class _SourceFailed(FlowvaultError):
+    """Every selected source failed as a whole (unreachable, 401/403): exit 3, nothing changed."""
+
+    def __init__(self, message: str, result: BackupResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def _make_source(config, src_cfg, *, redactor, jobs: int):
+    from flowvault.sources import source_module
+
+    module = source_module(src_cfg.type)
+    return module.Source(src_cfg.name, src_cfg.settings, redactor=redactor, jobs=jobs,
+                         secret_hint=getattr(src_cfg, "secret_hint", None), base_dir=config.path.parent)
+
+
+# --- index.json ------------------------------------------------------------------------------------------------
+
+
+def load_index(vault, root: str, kind: str) -> dict[str, dict]:
+    """{item id: index entry} of snapshots/<root>/index.json; rebuilt from the files if it is missing or unreadable."""
+    data = vault.read(f"{root}/{INDEX}")
+    if data is not None:
+        try:
+            doc = json.loads(data)
+            items = doc.get(kind)
+            if isinstance(items, dict) and all(isinstance(v, dict) for v in items.values()):
+                return {str(k): v for k, v in items.items()}
+        except (ValueError, AttributeError):
+            pass
+        log.warning("%s: %s is unreadable; rebuilding it from the files", root, INDEX)
+    return _recover_index(vault, root, kind)
+
+
+def _recover_index(vault, root: str, kind: str) -> dict[str, dict]:
+    """Items found on disk, so that a lost index.json neither loses folders nor renames them."""
+    items: dict[str, dict] = {}
+    base = vault.file(f"{root}/{kind}")
+    if not base.is_dir():
+        return items
+    for child in sorted(base.iterdir()):
+        try:
+            if child.is_dir():
+                meta = json.loads((child / "meta.json").read_text("utf-8"))
+                flow = json.loads((child / "flow.json").read_text("utf-8"))
+                item_id = meta.get("flowId") or flow.get("id")
+                if item_id:
+                    items[str(item_id)] = {"name": flow.get("name", child.name), "slug": child.name, "stamp": {}}
+            elif child.name.endswith(".json"):
+                meta = json.loads(child.read_text("utf-8"))
+                if isinstance(meta, dict) and meta.get("key"):
+                    items[str(meta["key"])] = {"name": meta.get("name") or meta["key"],
+                                               "slug": child.name[: -len(".json")], "stamp": {}}
+        except (OSError, ValueError, AttributeError):
+            continue
+    return items
+
+
+def _item_paths(root: str, kind: str, nested: bool, slug: str, names) -> dict[str, str]:
+    if nested:
+        return {n: f"{root}/{kind}/{slug}/{n}" for n in names}
+    return {n: f"{root}/{kind}/{slug}{n}" for n in names}
+
+
+def _stale(vault, prev: dict | None, item: ListedItem, root: str, kind: str, nested: bool) -> bool:
+    if prev is None or not item.stamp or prev.get("stamp") != item.stamp:
+        return True
+    files = prev.get("files") or {}
+    if not files:
+        return True
+    return any(vault.read(p) is None for p in _item_paths(root, kind, nested, prev["slug"], files).values())
+
+
+# --- one source ------------------------------------------------------------------------------------------------
+
+
+def _backup_source(vault, source, report: SourceReport, *, redactor, full: bool, jobs: int, ui: UI) -> None:
+    from flowvault.normalize.canonical import content_hash, dumps
+
+    root, kind, nested = report.name, source.kind, source.nested
+    index_doc = _read_index_doc(vault, root)
+    prev = load_index(vault, root, kind)
+    redaction = _redaction_stamp(redactor)
+    if index_doc.get("redaction") not in (None, redaction) or index_doc.get("format") not in (None, FORMAT):
+        full = True  # fingerprints made with another key (or another format) would be stale: re-export all
+
+    listed = source.list()  # raises: a failed listing changes nothing
+    report.listed = len(listed)
+    failed_files = source.failed_files() if hasattr(source, "failed_files") else {}
+
+    # Entries to keep regardless of the listing: embedded subflows whose parent is still listed, and items whose
+    # file could not be read this time (their key is unknown until it can).
+    def protected(item_id: str, entry: dict) -> str | None:
+        if entry.get("parent") and entry["parent"] in listed:
+            return "embedded"
+        where = str((entry.get("stamp") or {}).get("file") or "")
+        for bad, why in failed_files.items():
+            if where and (where == bad or where.startswith(bad + "!")):
+                return why
+        return None
+
+    final: dict[str, dict] = {}
+    slugs = SlugMap({i: e.get("slug") for i, e in prev.items() if isinstance(e.get("slug"), str)})
+    removed_ids = []
+    for item_id, entry in prev.items():
+        if item_id in listed:
+            continue
+        why = protected(item_id, entry)
+        if why is None:
+            removed_ids.append(item_id)
+            slugs.release(item_id)
+        else:
+            final[item_id] = entry
+            if why != "embedded":
+                report.failed.append(Failure(root, entry.get("name", item_id), item_id, why))
+    for bad, why in failed_files.items():
+        if not any(str((e.get("stamp") or {}).get("file", "")).split("!")[0] == bad for e in prev.values()):
+            report.failed.append(Failure(root, bad, "", why))
+    slugs.assign_all((i, it.name) for i, it in listed.items())
+
+    todo = [it for i, it in sorted(listed.items()) if full or _stale(vault, prev.get(i), it, root, kind, nested)]
+    todo_ids = {it.id for it in todo}
+    for item_id in listed:
+        if item_id in prev and item_id not in todo_ids:
+            final[item_id] = prev[item_id]
+    report.unchanged = len(listed) - len(todo)
+    failed_ids: set[str] = set()
+
+    def store(entry: Entry) -> None:
+        slug = slugs.assign(entry.id, entry.name)
+        paths = _item_paths(root, kind, nested, slug, entry.files)
+        for fname, data in entry.files.items():
+            vault.write(paths[fname], data)
+        old = prev.get(entry.id) or {}
+        if old.get("slug") == slug:  # a file the item no longer has (e.g. a BPMN file removed from workflow_dir)
+            for fname, path in _item_paths(root, kind, nested, slug, old.get("files") or {}).items():
+                if fname not in entry.files:
+                    vault.remove(path)
+        record = {"name": entry.name, "slug": slug, "stamp": entry.stamp or {},
+                  "files": {f: content_hash(d) for f, d in sorted(entry.files.items())}}
+        if entry.parent:
+            record["parent"] = entry.parent
+        final[entry.id] = record
+
+    label = f"{root}"
+    with ui.progress(label, total=len(todo)) as task:
+        if not todo:
+            task.advance("unchanged", step=0)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix=root) as pool:
+            futures = {pool.submit(source.export, item): item for item in todo}
+            try:
+                for future in concurrent.futures.as_completed(futures):
+                    item = futures[future]
+                    try:
+                        entries = future.result()
+                    except Exception as e:  # noqa: BLE001 - any failure of one item: keep its previous copy
+                        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+                        report.failed.append(Failure(root, item.name, item.id, reason))
+                        failed_ids.add(item.id)
+                        if item.id in prev:
+                            final[item.id] = prev[item.id]
+                        task.advance(f"FAILED {item.name}")
+                        continue
+                    for entry in entries:
+                        if entry.parent and entry.id in listed:
+                            continue  # a listed subflow is stored from its own export, once
+                        if entry.parent and entry.id in final and not final[entry.id].get("parent"):
+                            continue
+                        store(entry)
+                    report.exported += 1
+                    task.advance(item.name)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    for item_id in removed_ids:
+        entry = prev[item_id]
+        for path in _item_paths(root, kind, nested, entry["slug"], entry.get("files") or {}).values():
+            vault.remove(path)
+        if nested:
+            vault.remove(f"{root}/{kind}/{entry['slug']}")
+        report.removed.append(entry.get("name", item_id))
+    _remove_orphans(vault, root, kind, nested, final, {slugs.get(i) for i in failed_ids} - {None})
+
+    extras = dict((index_doc.get("extras") or {}))
+    for fname, data in source.extras():
+        if isinstance(data, BaseException):
+            reason = str(data).splitlines()[0] if str(data) else type(data).__name__
+            report.failed.append(Failure(root, fname, "", reason))
+            continue
+        vault.write(f"{root}/{fname}", data)
+        extras[fname] = content_hash(data)
+
+    doc = {"format": FORMAT, "source": root, "type": report.type, "redaction": redaction,
+           kind: dict(sorted(final.items())), "extras": dict(sorted(extras.items()))}
+    vault.write(f"{root}/{INDEX}", dumps(doc))  # last: a run killed before this re-exports what it had started
+    summary = f"{root}: {report.listed} listed, {report.exported} exported, {report.unchanged} unchanged"
+    if report.removed:
+        summary += f", {len(report.removed)} removed"
+    if report.failed:
+        summary += f", {len(report.failed)} failed"
+    ui.info(summary)
+
+
+def _read_index_doc(vault, root: str) -> dict:
+    data = vault.read(f"{root}/{INDEX}")
+    try:
+        doc = json.loads(data) if data is not None else {}
+    except ValueError:
+        doc = {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _remove_orphans(vault, root, kind, nested, final: dict, protected_slugs: set) -> None:
+    """Files under <kind>/ that no index entry accounts for (left by a killed run), except failed items' ones."""
+    expected = set()
+    for entry in final.values():
+        expected.update(_item_paths(root, kind, nested, entry["slug"], entry.get("files") or {}).values())
+    for path in vault.list_files(f"{root}/{kind}"):
+        if path in expected:
+            continue
+        rest = PurePosixPath(path).relative_to(f"{root}/{kind}").parts
+        slug = rest[0] if nested else rest[0].split(".")[0]
+        if slug in protected_slugs or any(slug == s or rest[0].startswith(s + ".") for s in protected_slugs):
+            continue
+        vault.remove(path)
+
+
+# --- the commit message ----------------------------------------------------------------------------------------
+
+
+def _labels(vault, result: BackupResult) -> dict[tuple[str, str], str]:
+    """(source, slug) -> item name, from the index.json of HEAD and of the working tree (removed items too)."""
+    labels: dict[tuple[str, str], str] = {}
+    docs = []
+    with contextlib.suppress(Exception):
+        if vault.head():
+            docs += [(p.split("/")[0], d) for p, d in vault.read_tree("HEAD").items() if p.endswith("/" + INDEX)]
+    for path in vault.list_files():
+        if path.endswith("/" + INDEX) and path.count("/") == 1:
+            docs.append((path.split("/")[0], vault.read(path)))
+    for root, data in docs:
+        with contextlib.suppress(Exception):
+            doc = json.loads(data)
+            for key in ("flows", "workflows"):
+                for entry in (doc.get(key) or {}).values():
+                    labels[(root, entry["slug"])] = entry.get("name") or entry["slug"]
+    return labels
+
+
+def commit_message(changes, result: BackupResult, labels: dict, message: str | None = None) -> str:
+    """One-line summary + one line per changed item (+ one per failed item)."""
+    per_item: dict[tuple[str, str], set] = {}
+    for change in changes:
+        parts = PurePosixPath(change.path).parts
+        if len(parts) < 2 or parts[-1] == INDEX and len(parts) == 2:
+            continue
+        root = parts[0]
+        if parts[1] in ("flows", "workflows") and len(parts) >= 3:
+            slug = parts[2] if parts[1] == "flows" else parts[2].split(".")[0]
+            key = (root, f"{parts[1]}/{slug}")
+        else:
+            key = (root, "/".join(parts[1:]))
+        per_item.setdefault(key, set()).add(change.status)
+    counts = {"added": 0, "changed": 0, "removed": 0}
+    lines = []
+    for (root, what), statuses in sorted(per_item.items()):
+        action = "added" if statuses == {"A"} else "removed" if statuses == {"D"} else "changed"
+        counts[action] += 1
+        slug = what.split("/", 1)[1] if what.startswith(("flows/", "workflows/")) else None
+        name = labels.get((root, slug), slug) if slug else what
+        lines.append(f"{root}: {action} {name}" + (f" ({what})" if slug else ""))
+    failures = result.failures
+    lines += [f.line() for f in failures]
+    lines += [f"{s.name}: FAILED as a whole: {s.error}; nothing of it changed" for s in result.sources if s.error]
+    if message:
+        summary = message.strip().splitlines()[0]
+    else:
+        bits = [f"{n} {action}" for action, n in counts.items() if n]
+        if failures:
+            bits.append(f"{len(failures)} failed")
+        summary = "flowvault backup: " + (", ".join(bits) or "index updated")
+        names = sorted({root for root, _ in per_item})
+        if names:
+            summary += f" ({', '.join(names)})"
+    return summary + "\n\n" + "\n".join(lines) + "\n" if lines else summary + "\n"
