@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import json as _jsonlib
 from typing import Any
 
 RENDERERS = ("text", "markdown", "json")
@@ -35,7 +35,7 @@ def short(value: Any, limit: int = 60) -> str | None:
             return None
         return f"'{value}'"
     if value is None or isinstance(value, (bool, int, float)):
-        return json.dumps(value)
+        return _jsonlib.dumps(value)
     return None
 
 
