@@ -2,8 +2,6 @@
 
 import click
 
-from flowvault.errors import NotReadyError
-
 
 @click.command("launch")
 @click.argument("name")
@@ -20,4 +18,30 @@ def command(app, name, inputs, input_file, timeout, no_wait, fmt):
     Example:
       flowvault launch sign-on --input userId=42 --timeout 60
     """
-    raise NotReadyError("`flowvault launch` is not implemented yet (see the launch issue)")
+    import json
+
+    from flowvault.errors import LaunchFailed, RemoteError
+    from flowvault.launch.base import ERROR, PASSED
+    from flowvault.launch.progress import progress_for
+    from flowvault.launch.report import result_line
+    from flowvault.launch.runner import resolve_input, run_launcher, unknown_launcher
+
+    config = app.config()
+    cfg = config.launchers.get(name)
+    if cfg is None:
+        raise unknown_launcher(name, config)
+    data = resolve_input(cfg, config, pairs=inputs, input_file=input_file)
+    progress = progress_for(name)
+    try:
+        result = run_launcher(cfg, config, input=data, timeout=timeout, wait=not no_wait, progress=progress)
+    finally:
+        progress.close()
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    else:
+        click.echo(result_line(result))
+    if result.outcome == PASSED:
+        return
+    if result.outcome == ERROR and not result.timed_out:
+        raise RemoteError(f"{name}: {result.message}", status=result.http_status)
+    raise LaunchFailed(f"{name}: {result.outcome}{' (timed out)' if result.timed_out else ''}: {result.message}")

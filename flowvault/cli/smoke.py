@@ -2,8 +2,6 @@
 
 import click
 
-from flowvault.errors import NotReadyError
-
 
 @click.command("smoke")
 @click.argument("names", nargs=-1)
@@ -17,4 +15,40 @@ def command(app, names, junit, fmt):
     Example:
       flowvault smoke --junit smoke.xml --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
-    raise NotReadyError("`flowvault smoke` is not implemented yet (see the launch issue)")
+    import sys
+
+    from flowvault.errors import ConfigError, LaunchFailed
+    from flowvault.launch import report
+    from flowvault.launch.base import PASSED
+    from flowvault.launch.progress import progress_for
+    from flowvault.launch.runner import resolve_input, run_launcher, unknown_launcher
+
+    config = app.config()
+    selected = list(names) or sorted(config.launchers)
+    if not selected:
+        raise ConfigError(f"{app.config_file()}: no [launchers.NAME] tables to run")
+    for name in selected:
+        if name not in config.launchers:
+            raise unknown_launcher(name, config)
+    results = []
+    for name in selected:
+        cfg = config.launchers[name]
+        progress = progress_for(name)
+        try:
+            results.append(run_launcher(cfg, config, input=resolve_input(cfg, config), progress=progress))
+        finally:
+            progress.close()
+        click.echo(report.result_line(results[-1]), err=True)
+    if junit:
+        report.write_junit(results, junit)
+    if fmt == "json":
+        click.echo(report.to_json(results))
+    elif fmt == "markdown":
+        click.echo(report.markdown(results), nl=False)
+    else:
+        text = report.table(results, sys.stdout)
+        if text is not None:
+            click.echo(text)
+    bad = [r.launcher for r in results if r.outcome != PASSED]
+    if bad:
+        raise LaunchFailed(f"{len(bad)} of {len(results)} smoke tests did not pass: {', '.join(bad)}")

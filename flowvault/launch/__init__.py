@@ -1,7 +1,9 @@
 """Launch APIs that start a flow for a smoke test. Adding one = a module here + one line in LAUNCHERS.
 
 Each module defines `Settings` (a frozen dataclass: the type-specific keys of a [launchers.NAME] table; fields
-whose metadata says secret=True must be ${ENV_VAR} references) and `Launcher` (starts and follows a run)."""
+whose metadata says secret=True must be ${ENV_VAR} references) and `Launcher` (starts and follows a run: the
+protocol and the Result record are in flowvault.launch.base; flowvault.launch.runner runs configured launchers,
+flowvault.launch.report renders their results)."""
 
 from __future__ import annotations
 

@@ -107,7 +107,7 @@ def register(router: Router, ctx: SandboxContext) -> None:
 def config_launchers(base_url: str) -> dict[str, dict]:
     """The [launchers.invision-ok] / [launchers.invision-fail] tables for a sandbox at `base_url`."""
     common = {"type": "invision", "url": f"{base_url}/invision", "api_key": "${FLOWVAULT_SANDBOX_SECRET}",
-              "timeout": 30}
+              "timeout": 30, "poll_interval": 0.2}
     return {
         "invision-ok": {**common, "dataflow_id": OK_ID, "expect": {"status": "Succeeded"}},
         "invision-fail": {**common, "dataflow_id": FAIL_ID},
