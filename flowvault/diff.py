@@ -512,59 +512,51 @@ def _bpmn_elements(data: bytes) -> dict:
     return bpmn.elements(data)
 
 
-def _element_is_edge(element: dict) -> bool:
-    kind = str(element.get("type") or element.get("tag") or "")
-    return kind.rsplit("}", 1)[-1] in ("sequenceFlow", "messageFlow", "association")
-
-
-def _element_label(element: dict, element_id: str) -> str:
-    kind = str(element.get("type") or element.get("tag") or "").rsplit("}", 1)[-1]
-    name = element.get("name") or (element.get("attributes") or {}).get("name")
-    if name and kind:
-        return f"{name} - {kind}"
-    return name or (f"{element_id} - {kind}" if kind else element_id)
-
-
-def _diff_bpmn(source, name, old: bytes, new: bytes, level: str) -> list[Change]:
-    a, b = _bpmn_elements(old), _bpmn_elements(new)
-    out: list[Change] = []
-    for element_id in _ordered_keys(a, b):
-        ea, eb = a.get(element_id), b.get(element_id)
-        if ea == eb:
-            continue
-        element = eb if eb is not None else ea
-        is_layout = str(element.get("type") or element.get("tag") or "").rsplit("}", 1)[-1].startswith("BPMN")
-        if is_layout and level == "config":
-            continue
-        category = "layout" if is_layout else "edge" if _element_is_edge(element) else "node"
-        if category == "edge":
-            label = _bpmn_edge_label(element, a, b)
-        else:
-            label = _element_label(element, element_id)
-        if ea is None or eb is None:
-            out.append(Change(source, name, category, "added" if ea is None else "removed", element_id, label,
-                              pointer(["elements", element_id]), ea, eb))
-            continue
-        for rel, va, vb in _grouped(ea, eb, _depth_bpmn):
-            out.append(Change(source, name, category, "changed", element_id, label,
-                              pointer(["elements", element_id, *rel]), va, vb))
-    return out
+def bpmn_title(elements: dict, element_id: str) -> str:
+    element = (elements.get("elements") or {}).get(element_id) or {}
+    return str(element.get("name") or element_id)
 
 
 def _depth_bpmn(path: list) -> int:
-    return 2 if path and path[0] in ("attributes", "properties", "formProperties") and len(path) > 1 else 1
+    """One group per attribute, one per other property (script, form properties), one per other key."""
+    if path[:2] == ["properties", "attributes"]:
+        return 3
+    return 2 if path and path[0] == "properties" else 1
 
 
-def _bpmn_edge_label(element: dict, a: dict, b: dict) -> str:
-    def attr(key):
-        return element.get(key) or (element.get("attributes") or {}).get(key)
-
-    def title(ref):
-        target = b.get(ref) or a.get(ref) or {}
-        return target.get("name") or (target.get("attributes") or {}).get("name") or ref
-
-    src, tgt = attr("sourceRef"), attr("targetRef")
-    return f"{title(src)} -> {title(tgt)}" if src or tgt else str(attr("id") or "")
+def _diff_bpmn(source, name, old: bytes, new: bytes, level: str) -> list[Change]:
+    """Flow elements by id (`node`), sequence flows by id (`edge`), process attributes (`flow`)."""
+    a, b = _bpmn_elements(old), _bpmn_elements(new)
+    out: list[Change] = []
+    pa, pb = a.get("process") or {}, b.get("process") or {}
+    for key in _ordered_keys(pa, pb):
+        if pa.get(key) != pb.get(key):
+            action = "added" if key not in pa else "removed" if key not in pb else "changed"
+            out.append(Change(source, name, "flow", action, str(pb.get("id") or pa.get("id") or name), key,
+                              pointer(["process", key]), pa.get(key), pb.get(key)))
+    for section, category in (("elements", "node"), ("flows", "edge")):
+        sa, sb = a.get(section) or {}, b.get(section) or {}
+        for element_id in _ordered_keys(sa, sb):
+            ea, eb = sa.get(element_id), sb.get(element_id)
+            if ea == eb:
+                continue
+            element = eb if eb is not None else ea
+            if category == "edge":
+                label = f"{bpmn_title(b if eb else a, element.get('sourceRef'))} -> " \
+                        f"{bpmn_title(b if eb else a, element.get('targetRef'))}"
+            else:
+                label = f"{element.get('name') or element_id} - {element.get('tag')}"
+            if ea is None or eb is None:
+                out.append(Change(source, name, category, "added" if ea is None else "removed", element_id, label,
+                                  pointer([section, element_id]), ea, eb))
+                continue
+            # an element's top-level "name" repeats its name attribute: compare it once, as the attribute
+            if isinstance(ea, dict) and isinstance(eb, dict) and category == "node":
+                ea, eb = ({k: v for k, v in e.items() if k != "name"} for e in (ea, eb))
+            for rel, va, vb in _grouped(ea, eb, _depth_bpmn):
+                out.append(Change(source, name, category, "changed", element_id, label,
+                                  pointer([section, element_id, *rel]), va, vb))
+    return out
 
 
 # --- whole snapshots ------------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def split_label(label: str) -> tuple[str, str | None]:
     """'Check password - PingOne SSO / checkPassword' -> ('Check password', 'PingOne SSO / checkPassword')."""
     if " - " in label:
         title, kind = label.rsplit(" - ", 1)
-        if " / " in kind or kind.isupper():
+        if " / " in kind or kind.isupper() or (kind.isalpha() and kind[:1].islower()):  # BPMN tag: scriptTask
             return title, kind
     return label, None
 
@@ -73,7 +73,7 @@ def subject(change) -> str:
 def _rel(change) -> list[str]:
     """The path below the record's target, e.g. ['properties', 'username', 'value']."""
     parts = [p.replace("~1", "/").replace("~0", "~") for p in change.path.split("/")[1:]]
-    skip = 2 if parts and parts[0] in ("nodes", "edges", "variables", "settings", "elements") else 1
+    skip = 2 if parts and parts[0] in ("nodes", "edges", "variables", "settings", "elements", "flows") else 1
     return parts[skip:]
 
 
@@ -122,6 +122,8 @@ def describe(change) -> str:
         return f"{head}: condition {_verb(c)}{_values(c)}"
     if c.category == "subflow":
         return f"{head}: `{'/'.join(rel[1:2] or rel)}` {_verb(c)}{_values(c)}"
+    if c.category == "node" and rel[:2] == ["properties", "attributes"] and len(rel) >= 3:
+        return f"{head}: attribute `{rel[2]}` {_verb(c)}{_values(c)}"
     if c.category == "node" and rel[:1] == ["properties"] and len(rel) >= 2:
         return f"{head}: property `{rel[1]}` {_verb(c)}{_values(c)}"
     if c.category == "flow":

@@ -92,33 +92,28 @@ def neighbourhood(flow: dict, centre: set[str], limit: int = 40) -> set[str]:
 
 
 def workflow_chart(elements: dict, *, marks: dict[str, str] | None = None, direction: str = "LR") -> str:
-    """A Mermaid flowchart of BPMN elements (normalize.bpmn.elements): flow nodes and sequence flows."""
+    """A Mermaid flowchart of a BPMN workflow (normalize.bpmn.elements): flow elements and sequence flows."""
     marks = marks or {}
-
-    def kind(el):
-        return str(el.get("type") or el.get("tag") or "").rsplit("}", 1)[-1]
-
-    def attr(el, key):
-        return el.get(key) or (el.get("attributes") or {}).get(key)
-
-    edges = {k: v for k, v in elements.items() if kind(v) == "sequenceFlow"}
-    nodes = {k: v for k, v in elements.items() if k not in edges and attr(v, "id") is not None or k not in edges
-             and not kind(v).startswith("BPMN") and kind(v) not in ("process", "definitions")}
-    nodes = {k: v for k, v in nodes.items() if not kind(v).startswith("BPMN") and kind(v) not in ("process",
-                                                                                                    "definitions")}
+    nodes = elements.get("elements") or {}
+    flows = elements.get("flows") or {}
     ids = {nid: f"n{i}" for i, nid in enumerate(sorted(nodes))}
     out = [f"flowchart {direction}"]
     for nid in sorted(nodes):
         el = nodes[nid]
-        label = escape(attr(el, "name") or nid) + "<br/>" + escape(kind(el))
-        shape = ('{{"' + label + '"}}') if "Gateway" in kind(el) else ('(["' + label + '"])') if "Event" in kind(el) \
-            else ('["' + label + '"]')
+        tag = str(el.get("tag") or "")
+        label = escape(el.get("name") or nid) + "<br/>" + escape(tag)
+        if "Gateway" in tag:
+            shape = '{{"' + label + '"}}'
+        elif "Event" in tag:
+            shape = '(["' + label + '"])'
+        else:
+            shape = '["' + label + '"]'
         out.append(f"  {ids[nid]}{shape}")
-    for eid in sorted(edges):
-        el = edges[eid]
-        src, tgt = attr(el, "sourceRef"), attr(el, "targetRef")
+    for fid in sorted(flows):
+        flow = flows[fid]
+        src, tgt = flow.get("sourceRef"), flow.get("targetRef")
         if src in ids and tgt in ids:
-            cond = el.get("conditionExpression") or el.get("condition")
+            cond = flow.get("conditionExpression") or flow.get("name")
             arrow = f'-->|"{escape(cond)}"|' if isinstance(cond, str) and cond.strip() else "-->"
             out.append(f"  {ids[src]} {arrow} {ids[tgt]}")
     used = {m for nid, m in marks.items() if nid in ids}
