@@ -10,6 +10,7 @@ from __future__ import annotations
 from flowvault.errors import InputError
 
 DEPLOYED_KEYS = ("_id", "version", "deploymentId")
+# "diagram" is a base64 PNG rendered from the BPMN file (only with _fields=diagram): derived, not reviewable.
 VOLATILE_KEYS = frozenset(
     {"_rev", "revisionNext", "suspensionState", "eventSupport", "executionListeners", "historyLevel", "diagram"}
 )
@@ -28,8 +29,5 @@ def normalize_definition(definition: dict) -> dict:
             deployed[key] = value
         elif key not in VOLATILE_KEYS:
             out[key] = value
-    if isinstance(out.get("formProperties"), list):
-        # the engine lists form properties in declaration order, which the form shows: the order is kept
-        out["formProperties"] = list(out["formProperties"])
     out["deployed"] = deployed
     return out
