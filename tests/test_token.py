@@ -1,0 +1,178 @@
+"""flowvault.token against a local token endpoint (the ScriptedServer of test_http)."""
+
+import base64
+import threading
+from urllib.parse import parse_qs
+
+import pytest
+
+from flowvault import masking
+from flowvault.errors import AuthError, ConfigError
+from flowvault.http import Client
+from flowvault.token import TokenProvider, api_base, token_url
+from test_http import OK, ScriptedServer
+
+ENV_ID = "env-1"
+TOKEN_PATH = f"/{ENV_ID}/as/token"
+SECRET = "the-client-secret-0815"
+
+
+class TokenEndpoint:
+    """Issues token-1, token-2, ... to client-1 with SECRET; records how the client authenticated."""
+
+    def __init__(self, server, expires_in=3600):
+        self.issued = 0
+        self.seen = []  # ("basic" | "post" | "none", form)
+        self.expires_in = expires_in
+        self.lock = threading.Lock()
+        server.script(TOKEN_PATH, self)
+
+    def __call__(self, request):
+        form = {k: v[0] for k, v in parse_qs(request["body"].decode()).items()}
+        header = request["headers"].get("Authorization", "")
+        if header.startswith("Basic "):
+            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            how = "basic"
+        else:
+            client_id, secret = form.get("client_id"), form.get("client_secret")
+            how = "post" if secret else "none"
+        self.seen.append((how, form))
+        if form.get("grant_type") != "client_credentials":
+            return 400, {}, {"error": "unsupported_grant_type"}
+        if client_id != "client-1" or secret != SECRET:
+            return 401, {}, {"error": "invalid_client", "error_description": "Request denied: invalid credentials"}
+        with self.lock:
+            self.issued += 1
+            n = self.issued
+        return 200, {}, {"access_token": f"access-token-{n}", "token_type": "Bearer", "expires_in": self.expires_in}
+
+
+@pytest.fixture
+def server():
+    s = ScriptedServer()
+    yield s
+    s.stop()
+
+
+def provider(server, **kw):
+    options = dict(
+        environment_id=ENV_ID, client_id="client-1", client_secret=SECRET, auth_url=server.url, source="prod",
+        secret_hint="FLOWVAULT_PROD_CLIENT_SECRET", backoff_factor=0.01,
+    )
+    options.update(kw)
+    return TokenProvider(**options)
+
+
+def bearer_of(request):
+    return request["headers"].get("Authorization")
+
+
+def test_token_is_cached_across_many_calls_and_threads(server):
+    endpoint = TokenEndpoint(server)
+    server.script("/v1/flows", OK)
+    tokens = provider(server)
+    client = Client(server.url + "/v1", source="prod", auth=tokens)
+    for _ in range(3):
+        client.get_json("/flows")
+    threads = [threading.Thread(target=client.get_json, args=("/flows",)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert endpoint.issued == 1 and server.calls[TOKEN_PATH] == 1
+    api_calls = [r for r in server.requests if r["path"] == "/v1/flows"]
+    assert len(api_calls) == 11 and {bearer_of(r) for r in api_calls} == {"Bearer access-token-1"}
+
+
+def test_token_is_refreshed_shortly_before_it_expires(server):
+    endpoint = TokenEndpoint(server, expires_in=3600)
+    now = [1000.0]
+    tokens = provider(server, clock=lambda: now[0], refresh_margin=60)
+    assert tokens.token() == "access-token-1"
+    now[0] += 3500  # 100 s left: still good
+    assert tokens.token() == "access-token-1"
+    now[0] += 50  # 50 s left: inside the margin
+    assert tokens.token() == "access-token-2"
+    assert endpoint.issued == 2
+
+
+def test_a_401_refreshes_the_token_once(server):
+    TokenEndpoint(server)
+
+    def only_fresh(request):
+        return OK if bearer_of(request) == "Bearer access-token-2" else (401, {}, {"message": "token revoked"})
+
+    server.script("/v1/flows", only_fresh)
+    tokens = provider(server)
+    tokens.token()  # cached token-1, which the API now refuses
+    client = Client(server.url + "/v1", source="prod", auth=tokens, secret_hint=tokens.secret_hint)
+    assert client.get_json("/flows") == {"ok": True}
+    assert server.calls[TOKEN_PATH] == 2 and server.calls["/v1/flows"] == 2
+
+
+def test_client_secret_basic(server):
+    endpoint = TokenEndpoint(server)
+    provider(server, method="client_secret_basic").token()
+    (how, form), = endpoint.seen
+    assert how == "basic" and form == {"grant_type": "client_credentials"}
+
+
+def test_client_secret_post(server):
+    endpoint = TokenEndpoint(server)
+    tokens = provider(server, method="client_secret_post", scope="p1:read")
+    assert tokens.headers() == {"Authorization": "Bearer access-token-1"}
+    (how, form), = endpoint.seen
+    assert how == "post"
+    assert form == {"grant_type": "client_credentials", "client_id": "client-1", "client_secret": SECRET, "scope": "p1:read"}
+    assert "Authorization" not in server.requests[0]["headers"]
+
+
+def test_bad_secret_is_an_auth_error_naming_the_variable(server):
+    TokenEndpoint(server)
+    tokens = provider(server, client_secret="a-wrong-secret-4711")
+    with pytest.raises(AuthError) as info:
+        tokens.token()
+    message = str(info.value)
+    assert message.startswith(f"prod: POST {TOKEN_PATH} -> 401: check FLOWVAULT_PROD_CLIENT_SECRET")
+    assert "invalid_client" in message
+    assert "a-wrong-secret-4711" not in message
+    assert server.calls[TOKEN_PATH] == 1  # a refused secret is not retried
+
+
+def test_invalid_client_as_400_is_an_auth_error_too(server):
+    server.script(TOKEN_PATH, (400, {}, {"error": "invalid_client", "error_description": "Unsupported authentication method"}))
+    with pytest.raises(AuthError, match="check FLOWVAULT_PROD_CLIENT_SECRET"):
+        provider(server).token()
+
+
+def test_tokens_are_masked(server):
+    TokenEndpoint(server)
+    token = provider(server).token()
+    masked = masking.mask(f"got {token}.")
+    assert masked == "got ***." and token not in masking.mask(f"Authorization: Bearer {token}")
+
+
+def test_token_url_and_api_base():
+    assert token_url("e1") == "https://auth.pingone.com/e1/as/token"
+    assert token_url("e1", region="com.au") == "https://auth.pingone.com.au/e1/as/token"
+    assert token_url("e1", region="eu", auth_url="http://127.0.0.1:9/") == "http://127.0.0.1:9/e1/as/token"
+    with pytest.raises(ConfigError, match="unknown region 'us'"):
+        token_url("e1", region="us")
+
+    class Settings:
+        region, api_url = "sg", None
+
+    assert api_base(Settings) == "https://api.pingone.sg/v1"
+    Settings.api_url = "http://127.0.0.1:9/v1/"
+    assert api_base(Settings) == "http://127.0.0.1:9/v1"
+
+
+def test_from_settings_and_unknown_method():
+    from flowvault.sources.davinci import Settings
+
+    settings = Settings(environment_id="e1", client_id="c", client_secret=SECRET, region="ca",
+                        token_auth_method="client_secret_post")
+    tokens = TokenProvider.from_settings(settings, source="prod", secret_hint="X")
+    assert tokens.url == "https://auth.pingone.ca/e1/as/token" and tokens.method == "client_secret_post"
+    with pytest.raises(ConfigError, match="valid values: client_secret_basic, client_secret_post"):
+        TokenProvider(environment_id="e", client_id="c", client_secret=SECRET, method="private_key_jwt")
