@@ -50,7 +50,18 @@ class Result:
         """The record as JSON-ready data, with every registered secret masked."""
         data = asdict(self)
         data["duration"] = round(self.duration, 3)
-        return json.loads(mask(json.dumps(data, ensure_ascii=False, default=str)))
+        return mask_tree(json.loads(json.dumps(data, ensure_ascii=False, default=str)))
+
+
+def mask_tree(value: Any) -> Any:
+    """`value` (JSON data) with registered secrets masked in every string, keys included."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {mask(str(k)): mask_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_tree(v) for v in value]
+    return value
 
 
 class Progress(Protocol):
@@ -148,12 +159,13 @@ class BaseLauncher:
         kw.setdefault("output", self.last_body)
         return Result(self.name, self.type, outcome, message=message, **kw)
 
-    def client(self, base_url: str, *, auth: Any = None, timeout: float = 30.0):
+    def client(self, base_url: str, *, auth: dict | None = None, headers: dict | None = None, timeout: float = 30.0):
+        """The shared HTTP client; `auth` holds only credential headers (every value is masked), `headers` the rest."""
         from flowvault.http import Client
 
         if self._client is None:
             self._client = Client(base_url, source=f"launcher {self.name}", timeout=timeout, auth=auth,
-                                  secret_hint=self.secret_hint)
+                                  headers=headers, secret_hint=self.secret_hint)
         return self._client
 
     def start_call(self, path: str, *, json: Any = None, data: Any = None, params: dict | None = None,

@@ -40,13 +40,14 @@ class Launcher(BaseLauncher):
 
     def launch(self, options: RunOptions, deadline: Deadline) -> Result:
         s = self.settings
+        headers = {"Accept-API-Version": "resource=1.0", "X-OpenIDM-NoSession": "true"}
         if s.bearer_token:
             auth = {"Authorization": f"Bearer {s.bearer_token}"}
         else:
-            auth = {"X-OpenIDM-Username": s.username, "X-OpenIDM-Password": s.password}
+            auth = {"X-OpenIDM-Password": s.password}
+            headers["X-OpenIDM-Username"] = s.username
         base = "/workflow/processinstance"
-        client = self.client(s.url, auth={**auth, "Accept-API-Version": "resource=1.0", "X-OpenIDM-NoSession": "true"},
-                             timeout=min(30.0, max(1.0, deadline.remaining())))
+        client = self.client(s.url, auth=auth, headers=headers, timeout=min(30.0, max(1.0, deadline.remaining())))
         body = dict(options.input or {})  # every other field becomes a process variable
         if s.process_definition_id:
             body["_processDefinitionId"] = s.process_definition_id
