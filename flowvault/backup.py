@@ -63,7 +63,12 @@ class Failure:
 
     def line(self) -> str:
         ident = f" ({self.id})" if self.id and self.id != self.name else ""
-        return f"{self.source}: FAILED {self.name}{ident}: {self.reason}; previous copy kept"
+        return f"{self.source}: FAILED {one_line(self.name)}{ident}: {one_line(self.reason)}; previous copy kept"
+
+
+def one_line(text: object) -> str:
+    """An untrusted name made fit for one line of a log or commit message (no control characters, trimmed)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split()) or "?"
 
 
 @dataclass
@@ -336,10 +341,7 @@ def _backup_source(vault, source, report: SourceReport, *, redactor, full: bool,
             record["parent"] = entry.parent
         final[entry.id] = record
 
-    label = f"{root}"
-    with ui.progress(label, total=len(todo)) as task:
-        if not todo:
-            task.advance("unchanged", step=0)
+    with ui.progress(root, total=len(todo)) as task:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix=root) as pool:
             futures = {pool.submit(source.export, item): item for item in todo}
             try:
@@ -394,6 +396,8 @@ def _backup_source(vault, source, report: SourceReport, *, redactor, full: bool,
         summary += f", {len(report.removed)} removed"
     if report.failed:
         summary += f", {len(report.failed)} failed"
+    report.failed.sort(key=lambda f: (f.name, f.id))
+    report.removed.sort()
     ui.info(summary)
 
 
@@ -463,13 +467,13 @@ def commit_message(changes, result: BackupResult, labels: dict, message: str | N
         action = "added" if statuses == {"A"} else "removed" if statuses == {"D"} else "changed"
         counts[action] += 1
         slug = what.split("/", 1)[1] if what.startswith(("flows/", "workflows/")) else None
-        name = labels.get((root, slug), slug) if slug else what
+        name = one_line(labels.get((root, slug), slug)) if slug else what
         lines.append(f"{root}: {action} {name}" + (f" ({what})" if slug else ""))
     failures = result.failures
     lines += [f.line() for f in failures]
     lines += [f"{s.name}: FAILED as a whole: {s.error}; nothing of it changed" for s in result.sources if s.error]
     if message:
-        summary = message.strip().splitlines()[0]
+        summary = one_line(message)
     else:
         bits = [f"{n} {action}" for action, n in counts.items() if n]
         if failures:

@@ -1,0 +1,230 @@
+"""`flowvault backup` end to end against the sandbox on 127.0.0.1: what a nightly job would see."""
+
+import json
+import subprocess
+import urllib.request
+
+import pytest
+from click.testing import CliRunner
+
+from flowvault.cli import cli
+from flowvault.sandbox.server import Sandbox
+
+MAX_UNCHANGED_REQUESTS = 8  # per source, whatever the number of flows (issue #4)
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def call(sb, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(sb.url + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as resp:
+        return json.load(resp)
+
+
+def requests_by_prefix(sb, before: dict, prefix: str) -> int:
+    after = call(sb, "GET", "/_sandbox/stats")["by_route"]
+    return sum(n - before.get(route, 0) for route, n in after.items()
+               if route.split(" ", 1)[1].startswith(prefix))
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "sandbox")
+    monkeypatch.setenv("FLOWVAULT_REDACT_KEY", "test-redaction-key-0001")
+    monkeypatch.setenv("FLOWVAULT_LOCK_TIMEOUT", "5")
+    # Exports of a faulted flow answer 500 every time: do not spend the real backoff on them.
+    monkeypatch.setattr("flowvault.http._Policy.backoff", lambda self, attempt: 0.0)
+    with Sandbox(port=0) as sb:
+        vault = tmp_path / "vault"
+        result = CliRunner().invoke(cli, ["init", str(vault)])
+        assert result.exit_code == 0, result.output
+        (vault / "flowvault.toml").unlink()
+        sb.write_config(vault / "flowvault.toml")
+        yield sb, vault
+
+
+def backup(vault, *args):
+    return CliRunner().invoke(cli, ["--config", str(vault / "flowvault.toml"), "backup", *args])
+
+
+def seeded_flows(sb):
+    from flowvault.sandbox import davinci
+
+    env_id = davinci.ENV_ID
+    token = _token(sb, env_id)
+    req = urllib.request.Request(f"{sb.url}/v1/environments/{env_id}/flows",
+                                 headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req) as resp:
+        return {f["id"]: f["name"] for f in json.load(resp)["_embedded"]["flows"]}
+
+
+def _token(sb, env_id):
+    import base64
+
+    from flowvault.sandbox import davinci
+
+    basic = base64.b64encode(f"{davinci.CLIENT_ID}:sandbox".encode()).decode()
+    req = urllib.request.Request(f"{sb.url}/{env_id}/as/token", data=b"grant_type=client_credentials",
+                                 headers={"Authorization": f"Basic {basic}",
+                                          "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(req) as resp:
+        return json.load(resp)["access_token"]
+
+
+def index(vault, source="davinci"):
+    return json.loads((vault / "snapshots" / source / "index.json").read_text())
+
+
+def test_first_backup_commits_every_flow_second_commits_nothing_and_costs_few_requests(env):
+    sb, vault = env
+    flows = seeded_flows(sb)
+    before = call(sb, "GET", "/_sandbox/stats")["by_route"]
+    result = backup(vault, "--source", "davinci")
+    assert result.exit_code == 0, result.output
+    full_cost = requests_by_prefix(sb, before, "")
+    idx = index(vault)
+    assert set(idx["flows"]) == set(flows)
+    committed = git(vault, "show", "--name-only", "--format=", "HEAD").split()
+    for entry in idx["flows"].values():
+        for name in ("flow.json", "layout.json", "meta.json"):
+            assert f"snapshots/davinci/flows/{entry['slug']}/{name}" in committed
+    assert "snapshots/davinci/variables.json" in committed and "snapshots/davinci/applications.json" in committed
+    assert len(git(vault, "log", "--format=%H").split()) == 1
+
+    before = call(sb, "GET", "/_sandbox/stats")["by_route"]
+    result = backup(vault, "--source", "davinci")
+    assert result.exit_code == 0, result.output
+    assert "nothing changed; no commit" in result.stdout
+    assert len(git(vault, "log", "--format=%H").split()) == 1
+    unchanged_cost = requests_by_prefix(sb, before, "")
+    assert unchanged_cost <= MAX_UNCHANGED_REQUESTS
+    assert unchanged_cost < full_cost
+    print(f"davinci requests: full {full_cost}, unchanged {unchanged_cost}")
+
+
+def test_an_edit_yields_one_commit_touching_only_that_flow(env):
+    sb, vault = env
+    assert backup(vault, "--source", "davinci").exit_code == 0
+    idx = index(vault)
+    flow_id, entry = sorted(idx["flows"].items())[0]
+    call(sb, "POST", f"/_sandbox/flows/{flow_id}/edit", {"/description": "edited by a designer"})
+    result = backup(vault, "--source", "davinci")
+    assert result.exit_code == 0, result.output
+    assert len(git(vault, "log", "--format=%H").split()) == 2
+    touched = git(vault, "show", "--name-only", "--format=", "HEAD").split()
+    folder = f"snapshots/davinci/flows/{entry['slug']}/"
+    assert f"{folder}flow.json" in touched
+    assert all(p.startswith(folder) or p == "snapshots/davinci/index.json" for p in touched), touched
+    message = git(vault, "log", "-1", "--format=%B")
+    assert f"davinci: changed {entry['name'].strip()}" in message
+    assert json.loads((vault / folder / "flow.json").read_text())["description"] == "edited by a designer"
+
+
+def test_a_failing_export_keeps_the_flow_names_it_and_exits_4(env):
+    sb, vault = env
+    assert backup(vault, "--source", "davinci").exit_code == 0
+    idx = index(vault)
+    (bad_id, bad), (good_id, good) = sorted(idx["flows"].items())[:2]
+    kept = (vault / "snapshots/davinci/flows" / bad["slug"] / "flow.json").read_bytes()
+    call(sb, "POST", f"/_sandbox/flows/{bad_id}/edit", {"/description": "edited"})
+    call(sb, "POST", f"/_sandbox/flows/{good_id}/edit", {"/description": "edited"})
+    call(sb, "POST", "/_sandbox/faults", {"fail": [bad_id]})
+    result = backup(vault, "--source", "davinci")
+    assert result.exit_code == 4, result.output
+    assert bad["name"].strip() in result.stderr and "previous copy kept" in result.stderr
+    assert (vault / "snapshots/davinci/flows" / bad["slug"] / "flow.json").read_bytes() == kept
+    message = git(vault, "log", "-1", "--format=%B")
+    assert f"FAILED {bad['name'].strip()}" in message and f"changed {good['name'].strip()}" in message
+    # Cleared: the next run picks the flow up.
+    call(sb, "POST", "/_sandbox/faults", {"fail": []})
+    result = backup(vault, "--source", "davinci")
+    assert result.exit_code == 0, result.output
+    assert (vault / "snapshots/davinci/flows" / bad["slug"] / "flow.json").read_bytes() != kept
+
+
+def test_no_commit_and_full(env):
+    sb, vault = env
+    result = backup(vault, "--source", "davinci", "--no-commit", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["committed"] is False and data["changes"]
+    assert subprocess.run(["git", "-C", str(vault), "rev-parse", "HEAD"], capture_output=True).returncode != 0
+    assert backup(vault, "--source", "davinci").exit_code == 0
+    before = call(sb, "GET", "/_sandbox/stats")["by_route"]
+    result = backup(vault, "--source", "davinci", "--full", "--format", "json")
+    assert result.exit_code == 0
+    exports = requests_by_prefix(sb, before, "/v1/environments/{envID}/flows/{flowID}/versions")
+    assert exports == len(index(vault)["flows"])
+    assert json.loads(result.stdout)["committed"] is False  # same content: still no commit
+
+
+def test_two_clean_backups_are_identical(env, tmp_path):
+    sb, vault = env
+    assert backup(vault, "--source", "davinci").exit_code == 0
+    with Sandbox(port=0) as sb2:
+        other = tmp_path / "other"
+        assert CliRunner().invoke(cli, ["init", str(other)]).exit_code == 0
+        (other / "flowvault.toml").unlink()
+        sb2.write_config(other / "flowvault.toml")
+        assert backup(other, "--source", "davinci").exit_code == 0
+    # Byte for byte, except the HAL links in meta.json, which name the sandbox's (random) port.
+    def files(root):
+        out = {}
+        for path in sorted((root / "snapshots").rglob("*")):
+            if path.is_file():
+                data = path.read_bytes()
+                if path.name == "meta.json":
+                    data = json.dumps({k: v for k, v in json.loads(data).items() if k != "_links"}).encode()
+                elif path.name == "index.json":
+                    doc = json.loads(data)
+                    for entry in doc["flows"].values():
+                        entry["files"].pop("meta.json")
+                    data = json.dumps(doc).encode()
+                out[path.relative_to(root).as_posix()] = data
+        return out
+
+    mine, theirs = files(vault), files(other)
+    assert mine.keys() == theirs.keys()
+    assert [p for p in mine if mine[p] != theirs[p]] == []
+
+
+def test_secrets_never_land(env):
+    sb, vault = env
+    assert backup(vault, "--source", "davinci").exit_code == 0
+    for path in (vault / "snapshots").rglob("*"):
+        if path.is_file():
+            assert "SBXSECRET" not in path.read_text("utf-8", errors="replace"), path
+
+
+def test_unknown_source_exits_2_listing_valid_names(env):
+    sb, vault = env
+    result = backup(vault, "--source", "nope")
+    assert result.exit_code == 2
+    assert "valid sources: davinci, idm" in result.stderr
+
+
+def test_idm_first_backup_commits_every_workflow_then_nothing(env):
+    sb, vault = env
+    result = backup(vault, "--source", "idm")
+    assert result.exit_code == 0, result.output
+    deployed = call_idm(sb)
+    idx = index(vault, "idm")
+    assert set(idx["workflows"]) >= {d["key"] for d in deployed}
+    for key, entry in idx["workflows"].items():
+        assert (vault / "snapshots/idm/workflows" / f"{entry['slug']}.json").is_file()
+    assert list((vault / "snapshots/idm/workflows").glob("*.bpmn20.xml"))
+    before = call(sb, "GET", "/_sandbox/stats")["by_route"]
+    result = backup(vault, "--source", "idm")
+    assert result.exit_code == 0 and "nothing changed" in result.stdout
+    assert requests_by_prefix(sb, before, "") <= MAX_UNCHANGED_REQUESTS
+
+
+def call_idm(sb):
+    req = urllib.request.Request(f"{sb.url}/openidm/workflow/processdefinition?_queryFilter=true",
+                                 headers={"Authorization": "Bearer sandbox"})
+    with urllib.request.urlopen(req) as resp:
+        return json.load(resp)["result"]
