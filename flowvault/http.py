@@ -260,10 +260,13 @@ class Client:
         headers: Mapping[str, str] | None = None,
         expect_json: bool = True,
         timeout: float | None = None,
+        raise_for_status: bool = True,
     ) -> Response:
         """Send one call and return its Response; RemoteError/AuthError (messages masked, no query string) if it failed.
 
         `retry=True` (reads, polls, read-like POSTs) retries transient faults; `retry=False` sends exactly once.
+        `raise_for_status=False` returns a >= 400 Response (after any retries) instead of raising, for callers that
+        read error bodies themselves (a launcher: DaVinci's error JSON is the flow's answer); 401/403 still raise.
         """
         method = method.upper()
         url = self.url(path)
@@ -308,6 +311,12 @@ class Client:
                     self._gate.defer(min(delay, self._policy.retry_after_cap))
             if status in (401, 403):
                 raise self._auth_error(where, response)
+            if status >= 400 and not raise_for_status:
+                try:
+                    response.json()
+                except RemoteError:
+                    pass
+                return response
             if status >= 400:
                 message = service_message(response.content)
                 raise RemoteError(

@@ -368,6 +368,15 @@ def test_error_names_service_message_but_not_the_query_string(server, make_clien
     assert "query-secret-9876" not in message and "api_key" not in message and "await" not in message
 
 
+def test_error_status_returned_when_the_caller_reads_error_bodies(server, make_client):
+    server.script("/v1/start", (400, {}, {"capabilityName": "createErrorResponse", "message": "flow said no"}))
+    response = make_client().post("/start", retry=False, json={}, raise_for_status=False)
+    assert response.status == 400 and response.data["message"] == "flow said no"
+    server.script("/v1/denied", (401, {}, "no"))
+    with pytest.raises(AuthError):
+        make_client().post("/denied", retry=False, raise_for_status=False)
+
+
 def test_pingone_error_details_and_raw_bodies():
     body = {"id": "x", "code": "INVALID_DATA", "message": "The request could not be completed.",
             "details": [{"code": "INVALID_VALUE", "target": "name", "message": "must not be blank"}]}
