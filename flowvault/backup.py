@@ -42,6 +42,11 @@ class ListedItem:
     stamp: dict
     extra: dict = field(default_factory=dict)
 
+    @property
+    def slug_name(self) -> str:
+        """What the item's file or folder name is made from: its name (flows) or its key (IDM workflows)."""
+        return str(self.extra.get("slug_name") or self.name)
+
 
 @dataclass
 class Entry:
@@ -299,7 +304,8 @@ def _backup_source(vault, source, report: SourceReport, *, redactor, full: bool,
         return None
 
     final: dict[str, dict] = {}
-    slugs = SlugMap({i: e.get("slug") for i, e in prev.items() if isinstance(e.get("slug"), str)})
+    slugs = SlugMap({i: e.get("slug") for i, e in prev.items() if isinstance(e.get("slug"), str)},
+                    lower=getattr(source, "lower_slugs", True))
     removed_ids = []
     for item_id, entry in prev.items():
         if item_id in listed:
@@ -315,7 +321,7 @@ def _backup_source(vault, source, report: SourceReport, *, redactor, full: bool,
     for bad, why in failed_files.items():
         if not any(str((e.get("stamp") or {}).get("file", "")).split("!")[0] == bad for e in prev.values()):
             report.failed.append(Failure(root, bad, "", why))
-    slugs.assign_all((i, it.name) for i, it in listed.items())
+    slugs.assign_all((i, it.slug_name) for i, it in listed.items())
 
     todo = [it for i, it in sorted(listed.items()) if full or _stale(vault, prev.get(i), it, root, kind, nested)]
     todo_ids = {it.id for it in todo}

@@ -42,24 +42,27 @@ def _tidy(text: str) -> str:
     return text.strip("-. _")
 
 
-def slugify(name: object, *, max_chars: int = MAX_CHARS) -> str:
-    """A non-empty name safe as a file or folder name on Linux, macOS and Windows (not unique on its own)."""
+def slugify(name: object, *, max_chars: int = MAX_CHARS, lower: bool = True) -> str:
+    """A non-empty name safe as a file or folder name on Linux, macOS and Windows (not unique on its own);
+    lower=False keeps the case (IDM process keys: `osgiProcess.bpmn20.xml`)."""
     text = unicodedata.normalize("NFKC", str(name if name is not None else ""))  # fold look-alikes: "ＣＯＮ" is CON
     text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)  # control, format, spaces
-    text = _UNSAFE.sub("-", text.strip()).lower()
+    text = _UNSAFE.sub("-", text.strip())
+    if lower:
+        text = text.lower()
     text = _tidy(text)
     if not text:
         text = FALLBACK
     stem = text.split(".", 1)[0]
-    if stem in _RESERVED:
+    if stem.lower() in _RESERVED:
         text = f"{stem}-x{text[len(stem):]}"  # "aux.txt" -> "aux-x.txt": Windows reserves AUX with any extension
     text = _tidy(_truncate(text, max_chars))
     return text or FALLBACK
 
 
-def is_safe(slug: object) -> bool:
+def is_safe(slug: object, *, lower: bool = True) -> bool:
     """True when `slug` is already what slugify would produce for it (used to distrust index.json)."""
-    return isinstance(slug, str) and bool(slug) and slugify(slug) == slug
+    return isinstance(slug, str) and bool(slug) and slugify(slug, lower=lower) == slug
 
 
 def _id_suffix(item_id: str, length: int) -> str:
@@ -72,14 +75,16 @@ def _id_suffix(item_id: str, length: int) -> str:
 class SlugMap:
     """id -> slug assignments, unique under case-folding and Unicode normalisation, stable across runs."""
 
-    def __init__(self, existing: Mapping[str, str] | None = None, *, max_chars: int = MAX_CHARS) -> None:
+    def __init__(self, existing: Mapping[str, str] | None = None, *, max_chars: int = MAX_CHARS,
+                 lower: bool = True) -> None:
         self.max_chars = max_chars
+        self.lower = lower
         self._by_id: dict[str, str] = {}
         self._taken: dict[str, str] = {}  # comparison key -> id
         # Existing assignments are kept in id order so that a clash in a hand-edited index.json resolves the
         # same way every run; an unsafe or clashing one is dropped and reassigned.
         for item_id, slug in sorted((existing or {}).items()):
-            if is_safe(slug) and len(slug) <= max_chars and _key(slug) not in self._taken:
+            if is_safe(slug, lower=lower) and len(slug) <= max_chars and _key(slug) not in self._taken:
                 self._set(str(item_id), slug)
 
     def _set(self, item_id: str, slug: str) -> None:
@@ -94,13 +99,13 @@ class SlugMap:
         item_id = str(item_id)
         if item_id in self._by_id:
             return self._by_id[item_id]
-        base = slugify(name, max_chars=self.max_chars)
+        base = slugify(name, max_chars=self.max_chars, lower=self.lower)
         candidate = base
         length = 8
         while _key(candidate) in self._taken:
             suffix = _id_suffix(item_id, length)
             candidate = f"{_tidy(_truncate(base, self.max_chars - len(suffix) - 1))}-{suffix}"
-            candidate = slugify(candidate, max_chars=self.max_chars)
+            candidate = slugify(candidate, max_chars=self.max_chars, lower=self.lower)
             length += 4
             if length > 64:  # ids that hash alike for 64 hex digits do not exist; guard the loop anyway
                 raise RuntimeError(f"cannot find a unique name for {item_id!r}")

@@ -56,6 +56,7 @@ class Source:
 
     kind = "workflows"  # snapshots/<source>/workflows/<key>.bpmn20.xml and <key>.json
     nested = False
+    lower_slugs = False  # file names are the process keys, case kept (unique under case-folding all the same)
 
     def __init__(self, name: str, settings: Settings, *, redactor=None, jobs: int = 8, secret_hint: str | None = None,
                  base_dir: Path | None = None, client=None) -> None:
@@ -153,7 +154,7 @@ class Source:
                 stamp["file"] = where
                 stamp["sha256"] = hashlib.sha256(xml).hexdigest()
             name = (self._deployed.get(key) or {}).get("name") or key
-            listed[key] = ListedItem(key, str(name), stamp, {})
+            listed[key] = ListedItem(key, str(name), stamp, {"slug_name": key})
         return listed
 
     def failed_files(self) -> dict[str, str]:

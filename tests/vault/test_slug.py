@@ -85,3 +85,12 @@ def test_long_names_with_suffix_stay_bounded():
     a = m.assign("id-a", "x" * 300)
     b = m.assign("id-b", "x" * 300)
     assert a != b and len(a) <= MAX_CHARS and len(b) <= MAX_CHARS
+
+
+def test_process_keys_keep_their_case_and_stay_unique_under_casefold():
+    m = SlugMap(lower=False)
+    got = m.assign_all([("osgiProcess", "osgiProcess"), ("OSGIPROCESS", "OSGIPROCESS"), ("con", "con")])
+    assert got["OSGIPROCESS"] == "OSGIPROCESS"  # assigned in id order: "O" < "o"
+    assert got["osgiProcess"] == "osgiProcess-osgiproc"
+    assert got["con"] == "con-x"
+    assert SlugMap(got, lower=False).as_dict() == got
