@@ -421,7 +421,7 @@ class Client:
                     response.data, response._parsed = jsonlib.loads(raw.content), True
                 except ValueError:
                     if retry:
-                        raise _BodyFault(f"{raw.status_code} with a body that is not JSON") from None
+                        raise _BodyFault(f"{raw.status_code} with a body that is not JSON: {_short(raw.content, 80)}") from None
                     raise RemoteError(
                         mask(f"{where} -> {raw.status_code} with a body that is not JSON: {_short(raw.content)}"),
                         status=raw.status_code,
