@@ -104,8 +104,8 @@ class DaVinci:
         out.update(content)
         out["createdAt"] = version["createdAt"]
         out["updatedAt"] = version["updatedAt"]
-        if version.get("deployedAt"):
-            out["deployedAt"] = version["deployedAt"]
+        out = {k: out[k] for k in sorted(out, key=_export_rank)}
+        # No deployedAt: seed 002's real export of a published version has none (the spec allows it).
         return out
 
     def variables(self) -> list[dict]:
@@ -169,6 +169,17 @@ class DaVinci:
         out.setdefault("createdAt", app.get("createdAt"))
         out.setdefault("updatedAt", app.get("updatedAt"))
         return out
+
+
+# The field order of seed 002's real example; fields it does not show go before the dates.
+_EXPORT_ORDER = ("_links", "flow", "environment", "description", "version", "variables", "enabled", "publishedVersion",
+                 "connectors", "settings", "color", "graphData", "inputSchema", "outputSchema", "trigger")
+
+
+def _export_rank(key: str) -> int:
+    if key in ("createdAt", "updatedAt"):
+        return 100 + ("createdAt", "updatedAt").index(key)
+    return _EXPORT_ORDER.index(key) if key in _EXPORT_ORDER else 50
 
 
 def _require_type(request: Request, *allowed: str) -> None:
