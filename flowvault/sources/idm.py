@@ -120,6 +120,15 @@ class Source:
                     items = [(f"{rel}!{member}", data) for member, data in members]
                 elif lower.endswith(BPMN_SUFFIXES):
                     items = [(rel, path.read_bytes())]
+                elif lower.endswith(".xml"):
+                    # IDM deploys any *.xml of the folder (fileinstall filter ".*\\.bar|.*\\.xml", §1.1); an XML
+                    # file that is not BPMN is simply not a workflow.
+                    data = path.read_bytes()
+                    try:
+                        bpmn.process_key(data)
+                    except Exception:  # noqa: BLE001
+                        continue
+                    items = [(rel, data)]
                 else:
                     continue
                 for where, data in items:
