@@ -98,14 +98,21 @@ class DaVinci:
                     var.pop("value", None)
             out["variables"] = variables  # seed 002: a flow without variables has no `variables` key
         out["enabled"] = content.pop("enabled", True)
-        # The spec requires publishedVersion; a never-deployed flow has none to report, so it is left out then.
-        if flow.get("publishedVersion"):
-            out["publishedVersion"] = flow["publishedVersion"]
+        # The spec requires publishedVersion; for a never-deployed flow it is 0, as in legacy exports of such flows
+        # (tfprovider simple.json: currentVersion 0, publishedVersion 0).
+        out["publishedVersion"] = flow.get("publishedVersion") or 0
         out.update(content)
         out["createdAt"] = version["createdAt"]
         out["updatedAt"] = version["updatedAt"]
         out = {k: out[k] for k in sorted(out, key=_export_rank)}
         # No deployedAt: seed 002's real export of a published version has none (the spec allows it).
+        return out
+
+    def imported(self, flow: dict) -> dict:
+        """DaVinciImportFlowResponse: the new flow's version 1 as exported, with the flow's links."""
+        out = self.export(flow, 1, values=True)
+        href = f"{self.api}/flows/{flow['id']}"
+        out["_links"] = {**self.flow(flow)["_links"], "flow.export": _link(f"{href}/versions/1"), "self": _link(href)}
         return out
 
     def variables(self) -> list[dict]:
@@ -276,9 +283,9 @@ def register(router: Router, ctx: SandboxContext) -> None:
             mapping = body.get("flowNameMapping") if isinstance(body.get("flowNameMapping"), dict) else {}
             created = store.import_flows(body["name"].strip(), body.get("description"), flows, mapping)
             store.save()
-            main = dv.export(created[0], 1, values=True)
+            main = dv.imported(created[0])
             if len(created) > 1:
-                main["_embedded"] = [dv.export(sub, 1, values=True) for sub in created[1:]]
+                main["_embedded"] = [dv.imported(sub) for sub in created[1:]]
             return json_response(201, main)
 
     @router.route("PUT", ENV + "/flows/{flowID}")
