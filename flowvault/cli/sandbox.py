@@ -1,5 +1,7 @@
 """`flowvault sandbox`."""
 
+import os
+
 import click
 
 
@@ -28,6 +30,9 @@ def command(app, host, port, write_config, flows_dir, state_dir, latency_ms, fau
     if write_config:
         sandbox.write_config(write_config)
         click.echo(f"wrote {write_config}", err=True)
+        if "FLOWVAULT_SANDBOX_SECRET" not in os.environ:
+            click.echo("the config refers to ${FLOWVAULT_SANDBOX_SECRET}: export FLOWVAULT_SANDBOX_SECRET=sandbox "
+                       "in the shell that runs flowvault", err=True)
     click.echo(f"flowvault sandbox listening on {sandbox.url} (Ctrl-C to stop)", err=True)
     try:
         sandbox.serve_forever()

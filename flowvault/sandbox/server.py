@@ -187,7 +187,7 @@ class Sandbox:
         """Serve in a background thread."""
         self.bind()
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="flowvault-sandbox", daemon=True)
+            self._thread = threading.Thread(target=lambda: self._server.serve_forever(poll_interval=0.05), name="flowvault-sandbox", daemon=True)
             self._thread.start()
         return self
 

@@ -31,7 +31,7 @@ def test_failure_flow_answers_400_create_error_response(sandbox):
     assert r.status_code == 400
     body = r.json()
     assert body["capabilityName"] == "createErrorResponse" and body["success"] is False
-    assert body["message"] == "The sandbox failure flow always fails"
+    assert body["message"] == "This flow always fails on purpose"
     assert body["additionalProperties"] == {"errorCode": "SANDBOX_FAIL"}
 
 
