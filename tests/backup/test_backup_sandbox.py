@@ -228,3 +228,15 @@ def call_idm(sb):
                                  headers={"Authorization": "Bearer sandbox"})
     with urllib.request.urlopen(req) as resp:
         return json.load(resp)["result"]
+
+
+def test_refused_credentials_fail_the_run_as_a_whole_and_change_nothing(env, monkeypatch):
+    sb, vault = env
+    assert backup(vault, "--source", "davinci").exit_code == 0
+    head = git(vault, "rev-parse", "HEAD")
+    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "wrong-secret")
+    result = backup(vault, "--source", "davinci")
+    assert result.exit_code == 3, result.output
+    assert "FLOWVAULT_SANDBOX_SECRET" in result.stderr and "wrong-secret" not in result.stderr
+    assert git(vault, "rev-parse", "HEAD") == head
+    assert git(vault, "status", "--porcelain", "--", "snapshots") == ""
