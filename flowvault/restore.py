@@ -11,8 +11,9 @@ and written through the PingOne Platform API (reference/davinci-api.md §1.3, §
 - subflow references (`subFlowId.value.value`) are remapped to the target's ids: the subflow's own target id when it
   is in the plan, else the target flow of that id or name. A reference found nowhere is *dangling*: reported, and
   fatal only when a configured, enabled node calls it (an unconfigured or disabled node never runs it).
-- redacted values (`{"redacted": ...}`) are never sent: a replace keeps the target's current value at the same
-  place (the node of the same id), an import leaves them out; the result lists each one and what happened to it.
+- redacted values (`{"redacted": ...}`) are never sent: the value comes from the environment variable that the
+  target's `restore_secrets` names for it, else a replace keeps the target's current value at the same place (the
+  node of the same id), else it is left out; the result lists each one and where its value came from.
 - `--deploy` deploys every flow of the plan whose current version is not the deployed one, subflows first (a
   subflow call with version -1 runs the subflow's deployed version).
 Writes (import, replace, deploy) are sent once, never retried (STYLE.md "HTTP"); reads are retried.
@@ -21,6 +22,9 @@ Writes (import, replace, deploy) are sent once, never retried (STYLE.md "HTTP");
 from __future__ import annotations
 
 import copy
+import os
+import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -32,6 +36,7 @@ DEPLOY_TYPE = "application/vnd.pingidentity.flow.deploy+json"
 # DaVinciFlowReplaceRequest (reference/pingone-openapi.yaml): variables are not part of a replace.
 REPLACE_KEYS = ("name", "description", "color", "graphData", "inputSchema", "outputSchema", "settings", "trigger")
 NEW_ID = "(new id)"
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -298,25 +303,50 @@ def _node_path(raw: dict, path: tuple, current: dict | None) -> tuple | None:
     if path[:3] == ("graphData", "elements", "nodes") and len(path) > 3:
         ok, node = _get(raw, path[:4])
         nid = (node.get("data") or {}).get("id") if ok and isinstance(node, dict) else None
-        for i, other in enumerate(_raw_nodes(current)):
-            if nid is not None and (other.get("data") or {}).get("id") == nid:
-                return (*path[:3], current["graphData"]["elements"]["nodes"].index(other), *path[4:])
+        ok, nodes = _get(current, path[:3])
+        for index, other in enumerate(nodes if ok and isinstance(nodes, list) else []):
+            if nid is not None and isinstance(other, dict) and (other.get("data") or {}).get("id") == nid:
+                return (*path[:3], index, *path[4:])
         return None
     return path
 
 
-def scrub_secrets(raw: dict, current: dict | None) -> list[dict]:
-    """Replace each redacted marker of `raw` by the target's value at the same place, else leave it out.
+def secret_names(raw: dict, path: tuple) -> list[str]:
+    """The names a `restore_secrets` key may give the redacted value at `path` of `raw`, most specific first.
 
-    Fingerprints are never sent: a marker with nothing to take its place is removed from its object (or list).
-    Returns [{"path": "a/b/c", "outcome": ...}] for the result.
+    A node property: "<node id>/<property>", "<property>"; a variable: "<context>/<name>", "<name>".
     """
+    if path[:3] == ("graphData", "elements", "nodes") and "properties" in path:
+        prop = path[path.index("properties") + 1] if len(path) > path.index("properties") + 1 else None
+        ok, node = _get(raw, path[:4])
+        nid = (node.get("data") or {}).get("id") if ok and isinstance(node, dict) else None
+        return [n for n in (f"{nid}/{prop}" if nid else None, prop) if isinstance(n, str)]
+    if path[:1] == ("variables",) and len(path) > 1:
+        ok, var = _get(raw, path[:2])
+        if ok and isinstance(var, dict) and isinstance(var.get("name"), str):
+            parts = var["name"].split("##SK##")
+            context = parts[1] if len(parts) > 1 else var.get("context")
+            return [f"{context}/{parts[0]}", parts[0]]
+    return []
+
+
+def scrub_secrets(raw: dict, current: dict | None, supplied: Mapping[str, str] | None = None) -> list[dict]:
+    """Replace each redacted marker of `raw`: by a value `supplied` for its name (restore_secrets), else by the
+    target's value at the same place, else leave it out. Fingerprints are never sent.
+
+    Returns [{"path": "a/b/c", "outcome": ...}] for the result (never the values).
+    """
+    supplied = supplied or {}
     report = []
     for path in sorted(_walk_redacted(raw), key=lambda p: [str(x) for x in p], reverse=True):
+        ok, parent = _get(raw, path[:-1])
+        name = next((n for n in secret_names(raw, path) if n in supplied), None)
         where = _node_path(raw, path, current)
         found, value = _get(current, where) if where is not None else (False, None)
-        ok, parent = _get(raw, path[:-1])
-        if found and not _is_redacted(value) and value is not None:
+        if name is not None:
+            parent[path[-1]] = supplied[name]
+            outcome = f"from restore_secrets[{name!r}]"
+        elif found and not _is_redacted(value) and value is not None:
             parent[path[-1]] = copy.deepcopy(value)
             outcome = "kept from the target"
         else:
@@ -327,6 +357,23 @@ def scrub_secrets(raw: dict, current: dict | None) -> list[dict]:
     if any(True for _ in _walk_redacted(raw)):  # pragma: no cover - the loop above removes every marker
         raise FlowvaultError("internal error: a redacted value would have been sent; nothing was written")
     return report
+
+
+def supplied_secrets(source_name: str, settings, env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """{secret name: value} from the environment variables that [sources.NAME] restore_secrets names."""
+    from flowvault.masking import register
+
+    out = {}
+    for key, var in (getattr(settings, "restore_secrets", None) or {}).items():
+        where = f"[sources.{source_name}] restore_secrets[{key!r}]"
+        if not isinstance(var, str) or not ENV_NAME.fullmatch(var):
+            raise ConfigError(f"{where} must name an environment variable (e.g. \"DV_PARTNER_API_KEY\"), "
+                              "not hold a value")
+        if not env.get(var):
+            raise ConfigError(f"{where}: environment variable {var} is not set")
+        register(env[var])
+        out[str(key)] = env[var]
+    return out
 
 
 def replace_body(raw: dict, entry) -> dict:
@@ -361,7 +408,8 @@ def target_source(config, name: str):
     davinci = sorted(n for n, s in config.sources.items() if s.type == "davinci")
     source = config.sources.get(name)
     if source is None:
-        raise ConfigError(f"unknown source {name!r} for --to; configured DaVinci sources: {', '.join(davinci) or 'none'}")
+        raise ConfigError(f"unknown source {name!r} for --to; "
+                          f"configured DaVinci sources: {', '.join(davinci) or 'none'}")
     if source.type != "davinci":
         raise UsageError(f"source {name!r} is a {source.type} source; restore writes to DaVinci sources: "
                          f"{', '.join(davinci) or 'none configured'}")
@@ -376,15 +424,17 @@ def restore(config, vault_dir, wanted: str, to: str, *, ref: str = "HEAD", deplo
     source_cfg = target_source(config, to)
     snapshot = load_ref(open_vault(vault_dir), ref)
     entry = select_flow(snapshot, wanted)
+    supplied = supplied_secrets(to, source_cfg.settings)
     target = Target(to, source_cfg.settings, client=client, secret_hint=source_cfg.secret_hint)
     try:
-        return _run(target, snapshot, entry, to, ref, deploy, dry_run)
+        return _run(target, snapshot, entry, to, ref, deploy, dry_run, supplied)
     finally:
         if client is None:
             target.close()
 
 
-def _run(target: Target, snapshot, entry, to: str, ref: str, deploy: bool, dry_run: bool) -> Result:
+def _run(target: Target, snapshot, entry, to: str, ref: str, deploy: bool, dry_run: bool,
+         supplied: Mapping[str, str]) -> Result:
     result = Result(flow=entry.name, source=str(entry.source), target=to, ref=ref, dry_run=dry_run, deploy=deploy)
     plan = collect(entry, snapshot)
     listed = target.flows()
@@ -433,7 +483,7 @@ def _run(target: Target, snapshot, entry, to: str, ref: str, deploy: bool, dry_r
         for e, step in steps:
             mapping = {old: (dest[1:] if dest.startswith("=") else ids.get(dest, NEW_ID))
                        for old, dest in refs[e.slug].items()}
-            _apply(target, e, step, {k: v for k, v in mapping.items() if v != NEW_ID}, dry_run)
+            _apply(target, e, step, {k: v for k, v in mapping.items() if v != NEW_ID}, supplied, dry_run)
             if step.target_id and step.target_id != NEW_ID:
                 ids[e.slug] = step.target_id
             if step.action != "unchanged" and not dry_run:
@@ -459,13 +509,13 @@ def _run(target: Target, snapshot, entry, to: str, ref: str, deploy: bool, dry_r
     return result
 
 
-def _apply(target: Target, e, step: Step, refs: dict[str, str], dry_run: bool) -> None:
+def _apply(target: Target, e, step: Step, refs: dict[str, str], supplied: Mapping[str, str], dry_run: bool) -> None:
     raw = rebuild(e)
     remap_refs(raw, refs)
     shape = (e.doc.meta or {}).get("shape", "platform")
     if step.action == "replace":
         current = target.flow(step.target_id)
-        step.secrets = scrub_secrets(raw, current)
+        step.secrets = scrub_secrets(raw, current, supplied)
         body = replace_body(raw, e)
         if _same(body, current):
             step.action = "unchanged"
@@ -476,7 +526,7 @@ def _apply(target: Target, e, step: Step, refs: dict[str, str], dry_run: bool) -
         response = target.replace(step.target_id, body)
         step.version_after = response.get("currentVersion") if isinstance(response, dict) else None
         return
-    step.secrets = scrub_secrets(raw, None)
+    step.secrets = scrub_secrets(raw, None, supplied)
     name = replace_body(raw, e)["name"]
     body = {"name": name, "description": raw.get("description", ""), "flowInfo": raw,
             "flowNameMapping": {e.id: name} if e.id else {}}

@@ -44,6 +44,8 @@ class Settings:
     timeout: float = 60.0
     include_variables: bool = True  # variables.json: the environment's variables (values of secrets redacted)
     include_applications: bool = True  # applications.json: DaVinci applications and their flow policies
+    # restore: {"<property or variable name>": "<ENV_VAR>"}: where a redacted value's real value comes from
+    restore_secrets: dict = field(default_factory=dict)
 
 
 def _dumps(obj: Any) -> bytes:
