@@ -58,6 +58,17 @@ def _strip(obj: dict) -> dict:
     return {k: v for k, v in obj.items() if k not in DROP_KEYS}
 
 
+def _without_links(doc: Any) -> Any:
+    """The export without its HAL `_links` (main flow and `_embedded` subflows): they only repeat ids under the
+    API's host name, which differs per region, custom domain or sandbox port, and an import never needs them."""
+    if not isinstance(doc, dict):
+        return doc
+    doc = {k: v for k, v in doc.items() if k != "_links"}
+    if isinstance(doc.get("_embedded"), list):
+        doc["_embedded"] = [_without_links(sub) for sub in doc["_embedded"]]
+    return doc
+
+
 class Source:
     """Exports one DaVinci environment; `list`, `export` and `extras` are what flowvault.backup calls."""
 
@@ -140,7 +151,7 @@ class Source:
             self._path("flows", item.id, "versions", _int_text(version)), retry=True,  # an export is a read
             json=body, headers={"Content-Type": EXPORT_CONTENT_TYPE},
         )
-        doc = response.data
+        doc = _without_links(response.data)
         bundle = davinci.split_export(doc, redactor=self.redactor)
         if not bundle.flows:
             raise RemoteError(f"{self.name}: export of {item.name!r} ({item.id}) holds no flow")
