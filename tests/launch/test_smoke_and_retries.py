@@ -13,7 +13,6 @@ from flowvault.launch.base import Result
 from flowvault.sandbox import smartflows as sb_smartflows
 from flowvault.sandbox.server import Sandbox, fault_for
 
-from conftest import SECRET
 
 
 def run(config_file, *args):
@@ -73,7 +72,7 @@ def test_timeout_is_a_junit_error(config_file, tmp_path):
     assert isinstance(case.result[0], Error) and case.result[0].type == "Timeout"
 
 
-def test_no_secret_in_any_output(config_file, tmp_path):
+def test_no_secret_in_any_output(config_file, tmp_path, secret):
     junit = tmp_path / "smoke.xml"
     outputs = []
     for fmt in ("text", "json", "markdown"):
@@ -82,7 +81,7 @@ def test_no_secret_in_any_output(config_file, tmp_path):
     for name in ("invision-ok", "idm-fail", "smartflows-ok"):
         outputs.append(run(config_file, "launch", name, "--format", "json").output)
     for text in outputs:
-        assert SECRET not in text
+        assert secret not in text
         assert "SBXSECRET" not in text
 
 
