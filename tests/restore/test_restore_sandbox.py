@@ -127,7 +127,8 @@ def test_dangling_reference_is_fatal_only_when_the_node_runs(world, other):
     before = hook(other, "/_sandbox/stats")
     result = world.run("restore", "full-basic", "--to", "other")
     assert result.exit_code == 2
-    assert "'subflow 2'" in result.output and SUBFLOW_2 in result.output and "restore that subflow first" in result.output
+    assert "'subflow 2'" in result.output and SUBFLOW_2 in result.output
+    assert "restore that subflow first" in result.output
     assert writes(before, hook(other, "/_sandbox/stats")) == {}
     assert not by_name(other, "full-basic")
 
@@ -149,7 +150,8 @@ def test_unknown_flow_or_source_is_one_line_and_exit_2(world, other):
     world.backup()
     for args, expected in (
         (["no such flow", "--to", "davinci"], "no flow 'no such flow' in the vault at HEAD"),
-        (["full-basic", "--to", "nowhere"], "unknown source 'nowhere' for --to; configured DaVinci sources: davinci, other"),
+        (["full-basic", "--to", "nowhere"],
+         "unknown source 'nowhere' for --to; configured DaVinci sources: davinci, other"),
         (["full-basic", "--to", "idm"], "source 'idm' is a idm source"),
     ):
         result = world.run("restore", *args)

@@ -19,7 +19,8 @@ def _node(nid, **props):
 
 def test_the_targets_value_is_found_by_node_id_not_by_position():
     raw = {"graphData": {"elements": {"nodes": [_node("a", apiKey=FINGERPRINT), _node("b", token=FINGERPRINT)]}}}
-    current = {"graphData": {"elements": {"nodes": [_node("b", token="SBXSECRET-b"), _node("a", apiKey="SBXSECRET-a")]}}}
+    current = {"graphData": {"elements": {"nodes": [_node("b", token="SBXSECRET-b"),
+                                                    _node("a", apiKey="SBXSECRET-a")]}}}
     report = scrub_secrets(raw, current)
     nodes = raw["graphData"]["elements"]["nodes"]
     assert nodes[0]["data"]["properties"]["apiKey"] == {"value": "SBXSECRET-a"}
