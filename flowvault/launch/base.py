@@ -170,6 +170,92 @@ class BaseLauncher:
 
     def start_call(self, path: str, *, json: Any = None, data: Any = None, params: dict | None = None,
                    headers: dict | None = None, timeout: float | None = None):
+        """POST the start exactly once (retry=False: not after a status, a timeout or a dropped connection) and
+        return the Response whatever its status: the error body is the flow's answer (DaVinci's
+        createErrorResponse, IDM's script error), so the caller decides. 401/403 still raise AuthError."""
+        return self._client.request("POST", path, retry=False, json=json, data=data, params=params, headers=headers,
+                                    timeout=timeout, expect_json=False, raise_for_status=False)
+
+    def run(self, options: RunOptions) -> Result: ...
+
+    def cancel(self) -> None: ...
+
+
+class Deadline:
+    """A monotonic deadline with the poll-interval backoff every follower uses."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self.started = clock()
+        self.at = self.started + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - self._clock())
+
+    def expired(self) -> bool:
+        return self._clock() >= self.at
+
+    def elapsed(self) -> float:
+        return self._clock() - self.started
+
+    def sleep(self, interval: float) -> None:
+        time.sleep(max(0.0, min(interval, self.remaining())))
+
+
+def backoff(interval: float, cap: float = 30.0) -> Callable[[], float]:
+    """Poll intervals: `interval`, then growing by half each time up to `cap` (InVision: 2 s growing to 30 s)."""
+    state = {"next": interval}
+
+    def step() -> float:
+        current = state["next"]
+        state["next"] = min(cap, current * 1.5)
+        return current
+
+    return step
+
+
+class BaseLauncher:
+    """Shared plumbing: the HTTP client, the start call, and run() turning errors into a Result."""
+
+    type: ClassVar[str] = ""
+
+    def __init__(self, name: str, settings: Any, *, secret_hint: str | None = None) -> None:
+        self.name = name
+        self.settings = settings
+        self.secret_hint = secret_hint
+        self.run_id: str | None = None
+        self.last_status: str | None = None
+        self.last_body: Any = None
+        self._client = None
+
+    # --- to implement
+
+    def launch(self, options: RunOptions, deadline: Deadline) -> Result:
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        """Stop the run if the API can (best effort; called on Ctrl-C)."""
+
+    # --- shared
+
+    def result(self, outcome: str, message: str = "", **kw: Any) -> Result:
+        kw.setdefault("run_id", self.run_id)
+        kw.setdefault("status", self.last_status)
+        kw.setdefault("output", self.last_body)
+        return Result(self.name, self.type, outcome, message=message, **kw)
+
+    def client(self, base_url: str, *, auth: dict | None = None, headers: dict | None = None, timeout: float = 30.0):
+        """The shared HTTP client; `auth` holds only credential headers (every value is masked), `headers` the rest."""
+        from flowvault.http import Client
+
+        if self._client is None:
+            self._client = Client(base_url, source=f"launcher {self.name}", timeout=timeout, auth=auth,
+                                  headers=headers, secret_hint=self.secret_hint)
+        return self._client
+
+    def start_call(self, path: str, *, json: Any = None, data: Any = None, params: dict | None = None,
+                   headers: dict | None = None, timeout: float | None = None):
         """POST the start exactly once and return the http Response whatever its status (the caller decides).
 
         The shared client raises on >= 400 and keeps only the service message; a launcher needs the whole error
