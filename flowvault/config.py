@@ -102,6 +102,21 @@ def load_config(path: str | os.PathLike) -> Config:
     return parse_config(text, path)
 
 
+def load_vault_config(path: str | os.PathLike) -> VaultConfig:
+    """Only the [vault] table of flowvault.toml: what reading the vault (diff, log, show) needs. Sources and
+    launchers are not validated, so their secrets need not be set to review history."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(_toml_error(path, text, e)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read: {e}") from None
+    parser = _Parser(path, os.environ)
+    return parser.vault(parser.table(doc, "vault", ""))
+
+
 def parse_config(text: str, path: str | os.PathLike, env: Mapping[str, str] = os.environ) -> Config:
     """Validate the TOML `text` of the file at `path` (for messages and relative paths), resolving ${VAR} from `env`."""
     path = Path(path)

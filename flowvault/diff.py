@@ -89,7 +89,11 @@ def connector_display(connector_id: str) -> str:
 
 
 def node_title(node: dict) -> str:
-    """The short name a designer sees on a node: its label, else its connector name, else its type."""
+    """The short name a designer sees on a node: the title given in the designer (`properties.nodeTitle`), else its
+    label, else its connector name, else its type."""
+    title = ((node.get("properties") or {}).get("nodeTitle") or {}).get("value")
+    if isinstance(title, str) and title.strip():
+        return title.strip()
     for key in ("label", "name"):
         value = node.get(key)
         if isinstance(value, str) and value.strip():

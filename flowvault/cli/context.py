@@ -35,6 +35,10 @@ class AppContext:
         """The vault directory: --vault, else [vault].path of the config (relative to the config file), else '.'."""
         if self.vault_path:
             return Path(self.vault_path)
+        if self._config is not None:
+            return self._config.vault.path
         if self.config_file().exists():
-            return self.config().vault.path
+            from flowvault.config import load_vault_config
+
+            return load_vault_config(self.config_file()).path
         return Path(".")
