@@ -19,3 +19,21 @@ def _pinned_git_identity(monkeypatch, tmp_path_factory):
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("FLOWVAULT_CONFIG", raising=False)
+
+
+@pytest.fixture(scope="session")
+def cassette_vcr():
+    """The suite's one vcr.VCR (tests/vcr_setup.py): cassettes/ replayed with record mode "none", secrets scrubbed."""
+    from vcr_setup import VCR
+
+    return VCR
+
+
+@pytest.fixture
+def instant_polls(monkeypatch):
+    """Launchers poll without sleeping: a replay takes the cassette's poll sequence as fast as it can be read."""
+    from flowvault.launch.base import Deadline
+
+    slept = []
+    monkeypatch.setattr(Deadline, "sleep", lambda self, interval: slept.append(interval))
+    return slept
