@@ -114,15 +114,20 @@ class Source:
             body = self.client.get_json(self._path("flows"))  # a server that does not know `attributes`
         flows = []
         while True:
-            flows += _embedded(body, "flows")
+            try:
+                flows += _embedded(body, "flows")
+            except RemoteError as e:
+                raise RemoteError(f"{self.name}: GET {self._path('flows')} -> {e}; nothing of this source was changed") from None
             nxt = _next(body)  # the spec has no paging for flows; follow _links.next defensively
             if not nxt:
                 break
             body = self.client.get_json(nxt)
         listed: dict[str, ListedItem] = {}
-        for item in flows:
+        for n, item in enumerate(flows):
             if not isinstance(item, dict) or not item.get("id"):
-                continue
+                # Without its id the flow cannot be matched to its folder: skipping it would delete that folder.
+                raise RemoteError(f"{self.name}: GET {self._path('flows')} -> entry {n} of _embedded.flows has "
+                                  f"no id; nothing of this source was changed")
             stamp = {k: item[k] for k in STAMP_FIELDS if k in item}
             version = item.get("publishedVersion" if self.settings.deployed_only else "currentVersion")
             if self.settings.deployed_only and version is None:
@@ -235,12 +240,19 @@ class Source:
 
 
 def _embedded(body: Any, key: str) -> list:
-    if not isinstance(body, dict):
+    """The `_embedded.<key>` list of a HAL page; RemoteError if the page has none.
+
+    PingOne sends `"_embedded": {"<key>": []}` for an empty collection, so a page without the list is a broken
+    answer, not an empty environment: reading it as empty would delete every flow of the vault.
+    """
+    embedded = body.get("_embedded") if isinstance(body, dict) else None
+    items = embedded.get(key) if isinstance(embedded, dict) else None
+    if not isinstance(items, list):
         from flowvault.errors import RemoteError
 
-        raise RemoteError(f"expected a JSON object with _embedded.{key}, got {type(body).__name__}")
-    items = (body.get("_embedded") or {}).get(key, [])
-    return items if isinstance(items, list) else []
+        got = type(body).__name__ if not isinstance(body, dict) else f"keys {sorted(body)[:5]}"
+        raise RemoteError(f"expected a JSON object with an _embedded.{key} list, got {got}")
+    return items
 
 
 def _next(body: Any) -> str | None:
