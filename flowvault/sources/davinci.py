@@ -160,6 +160,13 @@ class Source:
         bundle = davinci.split_export(doc, redactor=self.redactor)
         if not bundle.flows:
             raise RemoteError(f"{self.name}: export of {item.name!r} ({item.id}) holds no flow")
+        main_meta = bundle.flows[0].meta
+        missing = [f for f in ("flowId", "graphData") if f == "flowId" and not main_meta.get("flowId")
+                   or f in (main_meta.get("absent") or ())]
+        if missing or str(main_meta.get("flowId")) != item.id:
+            # Every export carries the flow's id and graph; one without them would overwrite a good copy.
+            what = f"lacks {' and '.join(missing)}" if missing else f"holds flow {main_meta.get('flowId')!r}"
+            raise RemoteError(f"{self.name}: export of {item.name!r} ({item.id}) {what}")
         entries = []
         for index, snap in enumerate(bundle.flows):
             flow_id = str(snap.meta.get("flowId") or (item.id if index == 0 else ""))
