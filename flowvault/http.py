@@ -39,6 +39,9 @@ from flowvault.masking import MaskingFilter, mask, register
 log = logging.getLogger("flowvault.http")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# The largest body read into memory: real DaVinci exports with subflows are a few MB; a body past this is a broken
+# or hostile answer that would otherwise fill memory and the vault.
+MAX_BODY_BYTES = 64 << 20
 # Header and query-parameter names whose values are credentials: registered for masking, never logged.
 SECRET_NAME = re.compile(r"authorization|api[-_]?key|token|secret|password|passw|cookie|signature", re.IGNORECASE)
 
@@ -200,6 +203,7 @@ class Client:
         retry_after_cap: float = 30.0,
         verify: bool | str = True,
         sleep: Callable[[float], None] = time.sleep,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.source = source
@@ -208,6 +212,7 @@ class Client:
         self.secret_hint = secret_hint
         self.max_retries = max_retries
         self.verify = verify
+        self.max_body_bytes = max_body_bytes
         self._sleep = sleep
         self._gate = _Gate(sleep)
         self._slots = threading.BoundedSemaphore(max(1, max_in_flight))
@@ -394,8 +399,9 @@ class Client:
             try:
                 raw = self._session(retry).request(
                     method, url, params=params, json=json, data=data, headers=headers, timeout=timeout,
-                    auth=auth, allow_redirects=True,
+                    auth=auth, allow_redirects=True, stream=True,
                 )
+                content = self._read_body(raw, where)
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as e:
                 if retry:
                     raise _BodyFault(f"truncated response body ({_reason(e)})") from None
@@ -412,21 +418,44 @@ class Client:
                 raise RemoteError(mask(f"{where} -> unreachable ({_reason(e)}){again}"), retryable=True) from None
         ms = (time.monotonic() - started) * 1000
         log.debug("%s -> %s (%d ms)", where, raw.status_code, ms)
-        response = Response(raw.status_code, raw.headers, raw.content, method, urlsplit(url).path)
+        response = Response(raw.status_code, raw.headers, content, method, urlsplit(url).path)
         if expect_json and raw.status_code < 400:
-            if not raw.content.strip():
+            if not content.strip():
                 response._parsed = True
             else:
                 try:
-                    response.data, response._parsed = jsonlib.loads(raw.content), True
+                    response.data, response._parsed = jsonlib.loads(content), True
                 except ValueError:
                     if retry:
-                        raise _BodyFault(f"{raw.status_code} with a body that is not JSON: {_short(raw.content, 80)}") from None
+                        raise _BodyFault(f"{raw.status_code} with a body that is not JSON: {_short(content, 80)}") from None
                     raise RemoteError(
-                        mask(f"{where} -> {raw.status_code} with a body that is not JSON: {_short(raw.content)}"),
+                        mask(f"{where} -> {raw.status_code} with a body that is not JSON: {_short(content)}"),
                         status=raw.status_code,
                     ) from None
         return response
+
+    def _read_body(self, raw, where: str) -> bytes:
+        """The whole body of a streamed response; RemoteError (not retried: it would come back as large) past
+        max_body_bytes, checked against Content-Length first and while reading."""
+        limit = self.max_body_bytes
+        try:
+            announced = int(raw.headers.get("Content-Length") or 0)
+        except ValueError:
+            announced = 0
+        chunks, size = [], 0
+        try:
+            if announced <= limit:
+                for chunk in raw.iter_content(1 << 16):
+                    size += len(chunk)
+                    if size > limit:
+                        break
+                    chunks.append(chunk)
+        finally:
+            raw.close()
+        if announced > limit or size > limit:
+            raise RemoteError(mask(f"{where} -> {raw.status_code} with a response body too large (over "
+                                   f"{limit >> 20} MiB); not stored"), status=raw.status_code)
+        return b"".join(chunks)
 
     def _auth_headers(self) -> dict[str, str]:
         if self.auth is None or isinstance(self.auth, tuple):
