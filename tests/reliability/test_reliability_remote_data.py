@@ -4,6 +4,7 @@ the sandbox: one clear error for that item (or for the source), nothing lost, no
 from __future__ import annotations
 
 import json
+from importlib import resources
 
 import pytest
 
@@ -87,7 +88,10 @@ def test_a_huge_export_body_is_one_clear_error_for_that_flow(world):
     sb, vault, tamper = world
     before = snapshot_tree(vault)
     flow_id, entry = sorted(index(vault)["flows"].items())[0]
-    huge = b'{"flow": {"id": "%s", "name": "huge", "description": "' % flow_id.encode() + b"A" * (80 << 20) + b'"}}'
+    doc = json.loads(resources.files("flowvault.sandbox").joinpath(
+        "data/davinci/tfprovider__internal_acctest_flows_simple.json").read_text("utf-8"))
+    doc.update(flowId=flow_id, description="A" * (80 << 20))  # a complete export, only far too large
+    huge = json.dumps(doc).encode()
     tamper.rules[("POST", f"/flows/{flow_id}/versions/{entry['stamp']['currentVersion']}")] = (200, huge)
     result = cli_run(vault, "backup", "--full", "--source", "davinci")
     assert result.exit_code == 4, result.output
