@@ -179,6 +179,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
             sha, changes = vault.commit(lambda ch: commit_message(ch, result, labels, message))
             result.commit, result.changes, result.committed = sha, changes, sha is not None
         else:
+            vault.sync()  # durable even uncommitted (Vault.commit syncs itself)
             result.changes = vault.pending_changes()
             result.commit = vault.head()
         if push:
