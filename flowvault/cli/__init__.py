@@ -17,19 +17,58 @@ from flowvault.cli.context import AppContext
 from flowvault.errors import ExitStatus, FlowvaultError
 from flowvault.masking import MaskingFilter, mask
 
+
+class OneLineUsageError(click.UsageError):
+    """click's usage error shown as one line (DESIGN.md: errors are one line on stderr) with where to look next."""
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message(), error.ctx)  # "Invalid value for '--jobs' / '-j': ..."
+
+    def show(self, file=None) -> None:
+        # "No such option '--sourc'. Did you mean '--source'?" -> "no such option '--sourc' (did you mean '--source'?)"
+        head, _, hint = self.format_message().strip().replace("\n", " ").partition(". ")
+        message = _lower_first(head.rstrip("."))
+        hint = hint.strip()
+        if hint:
+            message += f" ({_lower_first(hint[1:-1] if hint.startswith('(') and hint.endswith(')') else hint)})"
+        where = self.ctx.command_path if self.ctx else "flowvault"
+        click.echo(f"flowvault: {message}; see `{where} --help`", err=True)
+
+
+def _lower_first(text: str) -> str:
+    return text[0].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() else text
+
+
+def _one_line(error: click.UsageError) -> click.UsageError:
+    # `flowvault` alone prints the help (click's NoArgsIsHelpError): that is not an error message to shorten
+    if isinstance(error, (OneLineUsageError, getattr(click.exceptions, "NoArgsIsHelpError", ()))):
+        return error
+    return OneLineUsageError(error)
+
+
 class FlowvaultGroup(click.Group):
     """A click group that translates every error into one stderr line and an exit code."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:
+            raise _one_line(e) from None
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            raise _one_line(e) from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except FlowvaultError as e:
             _report(ctx, e, str(e))
             ctx.exit(int(e.exit_status))
         except KeyboardInterrupt:
-            click.echo("flowvault: interrupted", err=True)
+            # on a terminal the ^C the shell echoed is still on the line
+            lead = "\n" if _isatty(sys.stderr) else ""
+            click.echo(f"{lead}flowvault: interrupted", err=True)
             ctx.exit(int(ExitStatus.INTERRUPTED))
         except Exception as e:  # noqa: BLE001 - the one place unexpected errors are turned into exit 3
             _report(ctx, e, f"unexpected error: {type(e).__name__}: {e}")
@@ -46,6 +85,13 @@ def _report(ctx: click.Context, error: BaseException, message: str) -> None:
     click.echo(f"flowvault: {line}{hint}", err=True)
 
 
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _setup_logging(verbose: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
@@ -56,7 +102,8 @@ def _setup_logging(verbose: int) -> None:
     root.propagate = False
 
 
-@click.group(cls=FlowvaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group("flowvault", cls=FlowvaultGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--config",
     "config_path",
