@@ -4,15 +4,19 @@ import json
 
 import click
 
+from flowvault.cli.context import complete_sources
 
-@click.command("backup")
-@click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+
+@click.command("backup", short_help="Export every flow into the vault and commit the change.")
+@click.option("--source", "sources", multiple=True, shell_complete=complete_sources,
+              help="Only this source (repeatable).")
 @click.option("--message", "-m", help="Commit message summary line.")
 @click.option("--no-commit", is_flag=True, help="Write snapshots but do not commit.")
 @click.option("--push", is_flag=True, help="Push the commit to [vault].remote.")
 @click.option("--full", is_flag=True, help="Re-export every flow, not only the changed ones.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Concurrent exports (default 8).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for scripts (on stdout).")
 @click.pass_obj
 def command(app, sources, message, no_commit, push, full, jobs, fmt):
     """Export every flow and workflow into the vault and commit the change.
@@ -22,9 +26,13 @@ def command(app, sources, message, no_commit, push, full, jobs, fmt):
       FLOWVAULT_PROD_CLIENT_SECRET=... flowvault backup --source prod
     """
     from flowvault.backup import run_backup
+    from flowvault.errors import ConfigError
     from flowvault.ui import UI
 
     config = app.config()
+    # say so before a long export, not after the commit
+    if push and not no_commit and not getattr(config.vault, "remote", None):
+        raise ConfigError(f"{app.config_file()}: --push needs [vault].remote; add remote = \"origin\" to [vault]")
     try:
         result = run_backup(config, app.vault_dir(), sources=sources, message=message, commit=not no_commit,
                             push=push, full=full, jobs=jobs, ui=UI())

@@ -42,3 +42,48 @@ class AppContext:
 
             return load_vault_config(self.config_file()).path
         return Path(".")
+
+
+def no_commits_yet(vault_dir: Path):
+    """A UsageError saying what to do when the vault at `vault_dir` has no commit to read (else None)."""
+    from flowvault import snapshot
+    from flowvault.errors import UsageError
+
+    try:
+        vault = snapshot.open_vault(vault_dir)
+    except UsageError:
+        return None
+    if vault.head() is not None:
+        return None
+    return UsageError(f"the vault {vault.path} has no commits yet; run `flowvault backup` first")
+
+
+def _configured(ctx, table: str, type_: str | None = None) -> list[str]:
+    """Names of [table.NAME] in the config the command line points at; [] if it cannot be read (completion only)."""
+    root = ctx.find_root()
+    path = Path(root.params.get("config_path") or os.environ.get("FLOWVAULT_CONFIG") or "flowvault.toml")
+    try:
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        tables = tomllib.loads(path.read_text(encoding="utf-8")).get(table, {})
+    except Exception:  # noqa: BLE001 - a completion never fails the shell; a bad config is reported when run
+        return []
+    return sorted(name for name, t in tables.items()
+                  if isinstance(t, dict) and (type_ is None or t.get("type") == type_))
+
+
+def complete_launchers(ctx, param, incomplete: str) -> list[str]:
+    """Shell completion of launcher names ([launchers.NAME])."""
+    return [n for n in _configured(ctx, "launchers") if n.startswith(incomplete)]
+
+
+def complete_sources(ctx, param, incomplete: str) -> list[str]:
+    """Shell completion of source names ([sources.NAME])."""
+    return [n for n in _configured(ctx, "sources") if n.startswith(incomplete)]
+
+
+def complete_davinci_sources(ctx, param, incomplete: str) -> list[str]:
+    """Shell completion of DaVinci source names (what `restore --to` accepts)."""
+    return [n for n in _configured(ctx, "sources", "davinci") if n.startswith(incomplete)]

@@ -3,7 +3,7 @@
 import click
 
 
-@click.command("demo")
+@click.command("demo", short_help="Run the whole story on a built-in sandbox, no account.")
 @click.option("--keep", type=click.Path(file_okay=False), help="Leave the demo vault in this folder.")
 @click.pass_obj
 def command(app, keep):

@@ -2,14 +2,18 @@
 
 import click
 
+from flowvault.cli.context import complete_davinci_sources
 
-@click.command("restore")
+
+@click.command("restore", short_help="Put a saved version of a flow back into an environment.")
 @click.argument("flow")
-@click.option("--to", "target", required=True, help="The DaVinci source (environment) to write to.")
+@click.option("--to", "target", required=True, shell_complete=complete_davinci_sources,
+              help="The DaVinci source (environment) to write to.")
 @click.option("--at", "ref", default="HEAD", show_default=True, help="Vault ref of the version to restore.")
 @click.option("--deploy", is_flag=True, help="Deploy what was written (subflows first).")
 @click.option("--dry-run", is_flag=True, help="Show what would be imported or replaced; change nothing.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for scripts.")
 @click.pass_obj
 def command(app, flow, target, ref, deploy, dry_run, fmt):
     """Put a saved version of a flow (and its subflows) back into an environment.
