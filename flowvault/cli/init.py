@@ -38,11 +38,13 @@ path = "."                      # the git repo; snapshots go under <path>/snapsh
 '''
 
 
-@click.command("init")
-@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False))
+@click.command("init", short_help="Make a folder a vault: git repo, config, snapshots/.")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for scripts.")
 @click.pass_obj
-def command(app, directory):
-    """Make DIRECTORY a vault: a git repo, flowvault.toml and snapshots/.
+def command(app, directory, fmt):
+    """Make DIRECTORY (default: --vault, else .) a vault: a git repo, flowvault.toml and snapshots/.
 
     Idempotent; never overwrites an existing file. Uses the enclosing git repo if there is one.
 
@@ -50,28 +52,36 @@ def command(app, directory):
     Example:
       flowvault init ./flows-vault
     """
+    import json
     from pathlib import Path
 
+    from flowvault.errors import UsageError
     from flowvault.vault import Vault, atomic_write
 
-    vault, created = Vault.init(directory)
-    done = []
-    done.append(f"created git repository {vault.root}" if created else f"using git repository {vault.root}")
+    directory = directory or (app.vault_path if app else None) or "."
+    try:
+        vault, created = Vault.init(directory)
+    except OSError as e:
+        raise UsageError(f"{directory}: cannot create the vault folder ({e.strerror or e}); "
+                         "give a folder you can write to") from e
     config = Path(directory) / "flowvault.toml"
-    if config.exists():
-        done.append(f"kept existing {config}")
-    else:
+    written = False
+    if not config.exists():
         try:
             with open(config, "x", encoding="utf-8") as f:  # "x": never overwrite, even in a race
                 f.write(TEMPLATE)
         except FileExistsError:
-            done.append(f"kept existing {config}")
+            pass
         else:
-            done.append(f"wrote {config}")
+            written = True
     keep = vault.snapshots / ".gitkeep"
     if not any(vault.snapshots.iterdir()):
         atomic_write(keep, b"")
-    done.append(f"snapshots go to {vault.snapshots}")
-    for line in done:
-        click.echo(line)
+    if fmt == "json":
+        click.echo(json.dumps({"repository": str(vault.root), "created_repository": created, "config": str(config),
+                               "config_written": written, "snapshots": str(vault.snapshots)}, indent=2))
+        return
+    click.echo(f"created git repository {vault.root}" if created else f"using git repository {vault.root}")
+    click.echo(f"wrote {config}" if written else f"kept existing {config}")
+    click.echo(f"snapshots go to {vault.snapshots}")
     click.echo(f"next: edit {config}, then run `flowvault backup`")
