@@ -3,11 +3,11 @@
 import click
 
 
-
-@click.command("diff")
+@click.command("diff", short_help="Show what changed between two snapshots, flow by flow.")
 @click.argument("old", required=False)
 @click.argument("new", required=False)
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
+              help="text, markdown (a PR comment) or json (for scripts).")
 @click.option("--level", type=click.Choice(["config", "all"]), default="config", show_default=True,
               help="config leaves out layout and metadata changes.")
 @click.option("--flow", "flows", multiple=True, help="Only this flow (name, folder or id; repeatable).")
@@ -32,9 +32,39 @@ def command(app, old, new, fmt, level, flows, exit_code):
     from flowvault.diff import diff_snapshots
     from flowvault.render import render
 
-    old_snap, new_snap = snapshot.resolve((old or "", new or ""), app.vault_dir())
+    from flowvault.cli.context import no_commits_yet
+    from flowvault.errors import InputError, UsageError
+
+    try:
+        old_snap, new_snap = snapshot.resolve((old or "", new or ""), app.vault_dir())
+    except OSError as e:  # an unreadable export file or folder
+        raise InputError(f"{e.filename or old}: cannot read ({e.strerror or e}); check the path and its permissions"
+                         ) from e
+    except InputError as e:
+        raise InputError(_name_the_file(str(e), (old, new))) from e
+    except UsageError as e:
+        raise (no_commits_yet(app.vault_dir()) or e) from e
     result = diff_snapshots(old_snap, new_snap, level=level, flows=flows)
     color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     click.echo(render(result, fmt, color=color), nl=False)
     if exit_code and result.changes:
         click.get_current_context().exit(1)
+
+
+def _name_the_file(message: str, args) -> str:
+    """`message` starting with the path of the export file it is about ("not a DaVinci export" names none)."""
+    from pathlib import Path
+
+    from flowvault import snapshot
+    from flowvault.errors import InputError
+
+    if any(a and message.startswith(a) for a in args):
+        return message
+    for arg in args:
+        if arg and Path(arg).is_file():
+            try:
+                snapshot.load_path(arg)
+            except InputError as e:
+                if str(e) == message:
+                    return f"{arg}: {message}"
+    return message

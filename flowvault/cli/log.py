@@ -3,11 +3,11 @@
 import click
 
 
-
-@click.command("log")
+@click.command("log", short_help="History of the vault or of one flow, a line per commit.")
 @click.argument("flow", required=False)
 @click.option("-n", "max_count", type=click.IntRange(1), help="At most N commits.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for scripts.")
 @click.pass_obj
 def command(app, flow, max_count, fmt):
     """History of the vault, or of one flow, with a one-line semantic summary per commit.
@@ -24,10 +24,13 @@ def command(app, flow, max_count, fmt):
     from flowvault.render import count_summary
 
     vault = snapshot.open_vault(app.vault_dir())
-    paths = None
+    if vault.head() is None:
+        if flow:
+            raise UsageError(f"{flow!r}: the vault {vault.path} has no commits yet; run `flowvault backup` first")
+        click.echo(f"flowvault: the vault {vault.path} has no commits yet; run `flowvault backup` first", err=True)
+    # only commits that touched snapshots/: the vault may be a team's config repo with commits of its own
+    paths = ["snapshots"]
     if flow:
-        if vault.head() is None:
-            raise UsageError(f"{flow!r}: the vault has no commits yet; run `flowvault backup` first")
         found = snapshot.load_ref(vault, "HEAD").find(flow) or snapshot.load_worktree(vault).find(flow)
         if not found:
             raise UsageError(f"no flow named {flow!r} in the vault; give a flow's name, folder name or id")

@@ -3,11 +3,11 @@
 import click
 
 
-
-@click.command("show")
+@click.command("show", short_help="Print a flow from the vault as JSON or a Mermaid chart.")
 @click.argument("flow")
 @click.option("--at", "ref", default="HEAD", show_default=True, help="Vault ref to read the flow from.")
-@click.option("--format", "fmt", type=click.Choice(["json", "mermaid"]), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "mermaid"]), default="json", show_default=True,
+              help="json (the canonical flow) or mermaid (a flowchart).")
 @click.pass_obj
 def command(app, flow, ref, fmt):
     """Print a flow from the vault, as canonical JSON or as a Mermaid flowchart.
@@ -19,7 +19,11 @@ def command(app, flow, ref, fmt):
     from flowvault import snapshot
     from flowvault.errors import UsageError
 
+    from flowvault.cli.context import no_commits_yet
+
     vault = snapshot.open_vault(app.vault_dir())
+    if vault.head() is None:
+        raise no_commits_yet(app.vault_dir())
     found = snapshot.load_ref(vault, ref).find(flow)
     if not found:
         raise UsageError(f"no flow named {flow!r} in the vault at {ref}; give a flow's name, folder name or id")
