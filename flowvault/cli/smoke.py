@@ -2,11 +2,14 @@
 
 import click
 
+from flowvault.cli.context import complete_launchers
 
-@click.command("smoke")
-@click.argument("names", nargs=-1)
+
+@click.command("smoke", short_help="Run launchers and check each outcome against its expect.")
+@click.argument("names", nargs=-1, shell_complete=complete_launchers)
 @click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+              help="text table, json (for scripts) or markdown ($GITHUB_STEP_SUMMARY).")
 @click.pass_obj
 def command(app, names, junit, fmt):
     """Run launchers (all by default) and check each outcome against its `expect`.
@@ -21,7 +24,8 @@ def command(app, names, junit, fmt):
     from flowvault.launch import report
     from flowvault.launch.base import PASSED
     from flowvault.launch.progress import progress_for
-    from flowvault.launch.runner import resolve_input, run_launcher, unknown_launcher
+    from flowvault.cli.launch import read_input
+    from flowvault.launch.runner import run_launcher, unknown_launcher
 
     config = app.config()
     selected = list(names) or sorted(config.launchers)
@@ -35,7 +39,7 @@ def command(app, names, junit, fmt):
         cfg = config.launchers[name]
         progress = progress_for(name)
         try:
-            results.append(run_launcher(cfg, config, input=resolve_input(cfg, config), progress=progress))
+            results.append(run_launcher(cfg, config, input=read_input(cfg, config), progress=progress))
         finally:
             progress.close()
         click.echo(report.result_line(results[-1]), err=True)

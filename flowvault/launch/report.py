@@ -24,7 +24,10 @@ def result_line(result: Result) -> str:
     """`idm-ok: passed (ended) run 104 in 0.1 s: process osgiProcess ran to its end`"""
     status = f" ({result.status})" if result.status else ""
     run = f" run {result.run_id}" if result.run_id else ""
-    return mask(f"{result.launcher}: {label(result)}{status}{run} in {result.duration:.1f} s: {result.message}")
+    message = result.message or ""
+    if message.startswith(f"launcher {result.launcher}: "):  # the launch clients name the launcher already
+        message = message[len(f"launcher {result.launcher}: "):]
+    return mask(f"{result.launcher}: {label(result)}{status}{run} in {result.duration:.1f} s: {message}")
 
 
 def summary(results: list[Result]) -> dict:
