@@ -1,7 +1,7 @@
 """Progress and log lines on stderr: a rich progress bar per task on a terminal, plain lines otherwise.
 
 Data (a command's result) goes to stdout and never through here. NO_COLOR (https://no-color.org) turns colour
-off; TERM=dumb or a stderr that is not a terminal gives plain, greppable lines for CI logs.
+off; TERM=dumb, CI or a stderr that is not a terminal gives plain, greppable lines for CI logs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from flowvault.masking import mask
 
 def _interactive(stream: IO[str]) -> bool:
     try:
-        return stream.isatty() and os.environ.get("TERM") != "dumb"
+        # CI set: a log, even when the runner gives a pseudo-terminal (as flowvault.launch.progress does)
+        return stream.isatty() and os.environ.get("TERM") != "dumb" and not os.environ.get("CI")
     except (AttributeError, ValueError):
         return False
 
