@@ -36,8 +36,11 @@ class DaVinci:
     def api(self) -> str:
         return f"{self.ctx.base_url}/v1/environments/{ENV_ID}"
 
-    def flow(self, flow: dict) -> dict:
-        """DaVinciFlowResponse for the flow's current version."""
+    def flow(self, flow: dict, keep: set[str] | None = None) -> dict:
+        """DaVinciFlowResponse for the flow's current version; only the `keep` fields (+ _links, id) if given.
+
+        A listing with `attributes` copies no graph it would then drop (that copy was ~0.3 s per 100 flows).
+        """
         content = self.store.current(flow)
         href = f"{self.api}/flows/{flow['id']}"
         out = {
@@ -58,8 +61,10 @@ class DaVinci:
             out["publishedVersion"] = flow["publishedVersion"]
             out["deployedAt"] = flow["deployedAt"]
         for key in CONTENT_KEYS:
-            if key not in ("name", "variables") and key in content:
+            if key not in ("name", "variables") and key in content and (keep is None or key in keep):
                 out[key] = copy.deepcopy(content[key])
+        if keep is not None:
+            out = {k: v for k, v in out.items() if k in keep or k in ("_links", "id")}
         return out
 
     def version(self, flow: dict, number: int) -> dict:
@@ -243,10 +248,7 @@ def register(router: Router, ctx: SandboxContext) -> None:
         auth(request)
         attributes = [a.strip() for a in (request.arg("attributes") or "").split(",") if a.strip()]
         with ctx.lock:
-            flows = [dv.flow(f) for f in store.flows()]
-        if attributes:
-            keep = set(attributes) | {"_links", "id"}
-            flows = [{k: v for k, v in f.items() if k in keep} for f in flows]
+            flows = [dv.flow(f, set(attributes) if attributes else None) for f in store.flows()]
         return json_response(200, {"_links": {"self": _link(f"{dv.api}/flows"), "environment": _link(dv.api)},
                                    "_embedded": {"flows": flows}, "count": len(flows)})
 
