@@ -83,6 +83,7 @@ class Source:
         self.settings = settings
         self.redactor = redactor if redactor is not None else Redactor(None)
         self.env = settings.environment_id
+        self.jobs = max(1, jobs)
         if client is None:
             from flowvault.http import Client
             from flowvault.token import TokenProvider, api_base
@@ -184,17 +185,23 @@ class Source:
     # --- environment-wide files ------------------------------------------------------------------------------
 
     def extras(self) -> Iterator[tuple[str, Any]]:
-        """("variables.json" | "applications.json", bytes or the exception that stopped it)."""
-        if self.settings.include_variables:
-            try:
-                yield "variables.json", _dumps(self._variables())
-            except Exception as e:  # noqa: BLE001 - reported as a failed item, the previous file stays
-                yield "variables.json", e
-        if self.settings.include_applications:
-            try:
-                yield "applications.json", _dumps(self._applications())
-            except Exception as e:  # noqa: BLE001
-                yield "applications.json", e
+        """("variables.json" | "applications.json", bytes or the exception that stopped it).
+
+        Both are read at once (each is a chain of round trips: pages, then an application's policies), through the
+        client, whose max_in_flight (--jobs) caps the requests in flight.
+        """
+        wanted = [(name, read) for name, read, on in (("variables.json", self._variables, self.settings.include_variables),
+                                                      ("applications.json", self._applications,
+                                                       self.settings.include_applications)) if on]
+        if not wanted:
+            return
+        with _pool(min(self.jobs, len(wanted)), f"{self.name}-extras") as pool:
+            futures = [(name, pool.submit(lambda read=read: _dumps(read()))) for name, read in wanted]
+            for name, future in futures:
+                try:
+                    yield name, future.result()
+                except Exception as e:  # noqa: BLE001 - reported as a failed item, the previous file stays
+                    yield name, e
 
     def _variables(self) -> dict:
         out: dict[str, dict] = {}
@@ -232,10 +239,13 @@ class Source:
 
         out: dict[str, dict] = {}
         body = self.client.get_json(self._path("davinciApplications"))
-        for app in _embedded(body, "davinciApplications"):
-            if not isinstance(app, dict) or not app.get("id"):
-                continue
-            policies_body = self.client.get_json(self._path("davinciApplications", str(app["id"]), "flowPolicies"))
+        apps = [app for app in _embedded(body, "davinciApplications") if isinstance(app, dict) and app.get("id")]
+        with _pool(min(self.jobs, len(apps) or 1), f"{self.name}-policies") as pool:
+            # One request per application: concurrent, capped by the client's max_in_flight like every call.
+            bodies = list(pool.map(
+                lambda app: self.client.get_json(self._path("davinciApplications", str(app["id"]), "flowPolicies")),
+                apps))
+        for app, policies_body in zip(apps, bodies):
             policies = {}
             for policy in _embedded(policies_body, "flowPolicies"):
                 if isinstance(policy, dict) and policy.get("id"):
@@ -244,6 +254,12 @@ class Source:
             entry["flowPolicies"] = policies
             out[str(app["id"])] = entry
         return {"applications": out}
+
+
+def _pool(workers: int, prefix: str):
+    import concurrent.futures
+
+    return concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=prefix)
 
 
 def _embedded(body: Any, key: str) -> list:
