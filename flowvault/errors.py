@@ -44,6 +44,10 @@ class InputError(UsageError):
     """An input file (an export, a snapshot folder, a BPMN file) cannot be read as what it claims to be."""
 
 
+class NoVaultError(UsageError):
+    """The vault folder is missing or not inside a git repository: run `flowvault init`."""
+
+
 class NotReadyError(UsageError):
     """A command whose implementation has not landed yet."""
 

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 import filelock
 import git
 
-from flowvault.errors import VaultError
+from flowvault.errors import NoVaultError, VaultError
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,16 @@ class _Syncer:
             raise first
 
 
+def _find_repo(path: Path) -> git.Repo | None:
+    """The git repository whose working tree holds `path`, found by git itself (so GIT_CEILING_DIRECTORIES and
+    safe.directory apply, as for any git command), or None."""
+    try:
+        top = git.Git(str(path)).rev_parse("--show-toplevel")
+    except git.GitCommandError:
+        return None
+    return git.Repo(top)
+
+
 class Vault:
     """An open vault. Use `Vault.open(path)` (or `Vault.init(path)` to create one)."""
 
@@ -160,11 +170,10 @@ class Vault:
         """The vault at `path` (a git repo, or a folder inside one); VaultError if there is no repo."""
         path = Path(path)
         if not path.is_dir():
-            raise VaultError(f"{path}: vault folder does not exist; run `flowvault init {path}`")
-        try:
-            repo = git.Repo(path, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as e:
-            raise VaultError(f"{path}: not a git repository; run `flowvault init {path}`") from e
+            raise NoVaultError(f"{path}: vault folder does not exist; run `flowvault init {path}`")
+        repo = _find_repo(path)
+        if repo is None:
+            raise NoVaultError(f"{path}: not a git repository; run `flowvault init {path}`")
         if repo.bare:
             raise VaultError(f"{path}: is a bare git repository; a vault needs a working tree")
         try:
@@ -179,9 +188,8 @@ class Vault:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         created = False
-        try:
-            repo = git.Repo(path, search_parent_directories=True)
-        except git.InvalidGitRepositoryError:
+        repo = _find_repo(path)
+        if repo is None:
             try:
                 repo = git.Repo.init(path)
             except git.GitError as e:

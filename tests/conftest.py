@@ -16,6 +16,8 @@ def _pinned_git_identity(monkeypatch, tmp_path_factory):
         "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
         "GIT_CONFIG_NOSYSTEM": "1",
         "HOME": str(home),
+        # a stray repository above the test folders (say /tmp/.git) is never taken for a test's vault
+        "GIT_CEILING_DIRECTORIES": str(tmp_path_factory.getbasetemp().parent),
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("FLOWVAULT_CONFIG", raising=False)

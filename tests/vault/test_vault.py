@@ -130,7 +130,9 @@ def test_vault_in_a_subfolder_of_the_enclosing_repo(repo):
 
 
 def test_open_refuses_a_folder_without_git(tmp_path):
-    with pytest.raises(VaultError, match="flowvault init"):
+    from flowvault.errors import NoVaultError
+
+    with pytest.raises(NoVaultError, match="flowvault init"):
         Vault.open(tmp_path)
 
 
@@ -231,3 +233,16 @@ def test_push_accepted(repo, tmp_path):
     vault.push("origin")
     branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
     assert git(remote, "rev-parse", branch).strip() == sha
+
+
+def test_a_repository_above_the_ceiling_is_not_taken_for_the_vault(tmp_path, monkeypatch):
+    from flowvault.errors import NoVaultError
+    from flowvault.vault import Vault
+
+    git(tmp_path, "init", "-q", str(tmp_path))
+    inner = tmp_path / "team" / "vault"
+    inner.mkdir(parents=True)
+    assert Vault.open(inner).repo.working_tree_dir == str(tmp_path)  # found by git, like any git command
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path / "team"))
+    with pytest.raises(NoVaultError, match="not a git repository; run `flowvault init"):
+        Vault.open(inner)
