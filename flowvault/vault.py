@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import itertools
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -60,14 +62,16 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
 
     `durable=False` skips the fsyncs: the caller makes the file durable later (Vault.sync) before relying on it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}{TMP_MARK}", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
             if durable:
-                f.flush()
-                os.fsync(f.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -75,6 +79,24 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
         raise
     if durable:
         _fsync_dir(path.parent)
+
+
+_temp_names = itertools.count()
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """(fd, name) of a new temp file next to `path` (mode 0600, as mkstemp makes it), its folder created if need be;
+    lighter than tempfile.mkstemp, which a 100-flow backup called 300 times on the thread that collects exports."""
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name[:40]}{TMP_MARK}{os.getpid()}-{next(_temp_names)}")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o600), tmp
+        except FileExistsError:  # left by a killed run with the same pid: take the next name
+            continue
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    raise FileExistsError(f"no free temp file name next to {path}")
 
 
 def _fsync_file(path: Path) -> None:
@@ -161,6 +183,7 @@ class Vault:
         self.prefix = PurePosixPath(*rel.parts).as_posix()  # snapshots/ relative to the repo root, for git
         self.git_dir = Path(repo.git_dir).resolve()
         self._snapshots_real: Path | None = None  # snapshots/ with symlinks resolved, once (Vault.file)
+        self._real_dirs: set[str] = set()  # folders under snapshots/ known to be real folders (Vault._has_symlink)
         self._syncer = _Syncer()
 
     # --- opening -----------------------------------------------------------------------------------------------
@@ -247,13 +270,38 @@ class Vault:
             raise VaultError(f"refusing to write {str(rel)!r}: not a path inside {SNAPSHOTS}/")
         target = self.snapshots.joinpath(*rel_path.parts)
         # A symlink planted under snapshots/ must not redirect a write outside it.
-        if self._snapshots_real is None:
-            self._snapshots_real = self.snapshots.resolve()
-        try:
-            target.resolve().relative_to(self._snapshots_real)
-        except ValueError as e:
-            raise VaultError(f"refusing to write {str(rel)!r}: it resolves outside {self.snapshots}") from e
+        if self._has_symlink(rel_path.parts):
+            if self._snapshots_real is None:
+                self._snapshots_real = self.snapshots.resolve()
+            try:
+                target.resolve().relative_to(self._snapshots_real)
+            except ValueError as e:
+                raise VaultError(f"refusing to write {str(rel)!r}: it resolves outside {self.snapshots}") from e
         return target
+
+    def _has_symlink(self, parts: tuple[str, ...]) -> bool:
+        """True unless every existing component of snapshots/<parts> is certainly no symlink: then the path cannot
+        leave snapshots/ and needs no resolve() (8 lstat calls in Python per file, 0.25 s of a 100-flow backup).
+        Folders found real are remembered for the run: flowvault itself only ever makes real folders."""
+        folder = str(self.snapshots)
+        for index, part in enumerate(parts):
+            folder = os.path.join(folder, part)
+            last = index == len(parts) - 1
+            if not last and folder in self._real_dirs:
+                continue
+            try:
+                st = os.lstat(folder)
+            except (FileNotFoundError, NotADirectoryError):
+                return False  # nothing below a missing component exists, so no symlink either
+            except OSError:
+                return True
+            if stat.S_ISLNK(st.st_mode):
+                return True
+            if not last:
+                if not stat.S_ISDIR(st.st_mode):
+                    return False  # a file where a folder should be: the write fails on its own
+                self._real_dirs.add(folder)
+        return False
 
     def read(self, rel: str | os.PathLike) -> bytes | None:
         """The bytes of snapshots/<rel> in the working tree, or None if it does not exist."""
