@@ -163,17 +163,15 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                 made.append((name, src_cfg, e, None))
                 continue
             # Every source's listing and environment-wide files are asked for at once, before the first export: a
-            # source's round trips then overlap the previous source's exports (an unchanged run is little else).
-            # Each source's client still caps its own requests in flight (--jobs). Exports stay one source at a
-            # time, so a terminal shows one progress bar at a time.
+            # source's round trips then overlap the other sources' work (an unchanged run is little else).
+            # Each source's client still caps its own requests in flight (--jobs).
             made.append((name, src_cfg, source, _start(early, source)))
-        for name, src_cfg, source, started in made:
-            report = SourceReport(name, src_cfg.type)
-            result.sources.append(report)
+
+        def one(name, src_cfg, source, started, report) -> None:
             if started is None:
                 report.error = str(source)
                 ui.info(f"{name}: FAILED: {source}")
-                continue
+                return
             try:
                 _backup_source(vault, source, report, started, redactor=redactor, full=full, jobs=jobs, ui=ui)
             except (FlowvaultError, OSError) as e:
@@ -184,6 +182,24 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
             finally:
                 with contextlib.suppress(Exception):
                     source.close()
+
+        runs = [(*m, SourceReport(m[0], m[1].type)) for m in made]
+        result.sources += [r[-1] for r in runs]
+        if len(runs) > 1 and jobs > 1 and not getattr(ui, "interactive", False):
+            # Sources export side by side (each into its own folder; index.json per source, one commit at the end).
+            # Not on a terminal, where a progress bar is a live display and only one can be shown at a time.
+            with concurrent.futures.ThreadPoolExecutor(len(runs), thread_name_prefix="source") as pool:
+                futures = [pool.submit(one, *r) for r in runs]
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+        else:
+            for r in runs:
+                one(*r)
         if commit:
             sha, changes = vault.commit(lambda ch: commit_message(ch, result, _labels(vault, ch), message))
             result.commit, result.changes, result.committed = sha, changes, sha is not None
