@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 SNAPSHOTS = "snapshots"
 TMP_MARK = ".fvtmp-"  # in the names of temp files that a killed run may leave behind
 INDEX_PREFIX = "flowvault-index-"  # temporary git index files inside .git/
+STAT_CACHE = "flowvault-stat-index"  # the last commit's temp index, kept for its stat data (Vault._stage)
 LOCK_NAME = "flowvault.lock"
 DEFAULT_LOCK_TIMEOUT = 60.0
 _ZERO = "0" * 40
@@ -396,12 +397,15 @@ class Vault:
         try:
             yield env
         finally:
-            with contextlib.suppress(OSError):
-                os.unlink(index)
+            try:  # kept for the next run's _stage: its stat data spares git re-hashing unchanged files
+                os.replace(index, self.git_dir / STAT_CACHE)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(index)
 
     def _stage(self, env: dict[str, str], head: str | None) -> list[PathChange]:
         """Fill the temp index with HEAD's tree plus the working tree of snapshots/; the snapshot changes."""
-        if head:
+        if head and not self._read_tree_keeping_stat(env, head):
             self._git("read-tree", head, env=env)
         self._git("add", "--all", "--", self.prefix, env=env)
         if head:
@@ -417,6 +421,26 @@ class Vault:
             rel = PurePosixPath(path).relative_to(self.prefix) if self.prefix != "." else PurePosixPath(path)
             changes.append(PathChange(status[0], rel.as_posix()))
         return sorted(changes, key=lambda c: c.path)
+
+    def _read_tree_keeping_stat(self, env: dict[str, str], head: str) -> bool:
+        """Load HEAD into the temp index from a copy of the last run's index, so that `git add` re-hashes only the
+        files whose stat data changed (a fresh index made every run re-hash all of snapshots/: ~50 ms per 300
+        files of an unchanged run). `read-tree -m` with one tree takes HEAD's entries and keeps the old stat data
+        only where the content matches HEAD, and git re-hashes any file whose size, mtime, ctime or inode moved
+        since, so the result is the same as from a fresh index. False (nothing kept) if there is no usable copy."""
+        cache = self.git_dir / STAT_CACHE
+        index = env["GIT_INDEX_FILE"]
+        try:
+            shutil.copyfile(cache, index)
+        except OSError:
+            return False
+        try:
+            self._git("read-tree", "-m", head, env=env)
+            return True
+        except VaultError:  # unreadable or from another git: start from a fresh index
+            with contextlib.suppress(OSError):
+                os.unlink(index)
+            return False
 
     def pending_changes(self) -> list[PathChange]:
         """What a commit now would contain: the snapshots/ paths that differ from HEAD."""
