@@ -14,7 +14,7 @@ from flowvault.cli.context import complete_sources
 @click.option("--no-commit", is_flag=True, help="Write snapshots but do not commit.")
 @click.option("--push", is_flag=True, help="Push the commit to [vault].remote.")
 @click.option("--full", is_flag=True, help="Re-export every flow, not only the changed ones.")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Concurrent exports (default 8).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Concurrent exports per source (default 16).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for scripts (on stdout).")
 @click.pass_obj

@@ -438,7 +438,10 @@ def test_sigint_during_backup_exits_130_and_leaves_the_vault_clean(tmp_path):
         vault = tmp_path / "vault"
         assert run(["init", str(vault)]).exit_code == 0
         args = [sys.executable, "-m", "flowvault", "--config", str(config), "--vault", str(vault), "backup"]
-        backup = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # One export at a time, so that the backup is surely still running when interrupted, whatever the default
+        # concurrency (with --jobs 16 the sandbox's flows take one round of 400 ms).
+        backup = subprocess.Popen([*args, "--jobs", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
         time.sleep(2.0)
         assert backup.poll() is None, "the backup ended before it could be interrupted"
         backup.send_signal(signal.SIGINT)
