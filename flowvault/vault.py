@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import stat
+import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -186,6 +187,8 @@ class Vault:
         self._snapshots_real: Path | None = None  # snapshots/ with symlinks resolved, once (Vault.file)
         self._real_dirs: set[str] = set()  # folders under snapshots/ known to be real folders (Vault._has_symlink)
         self._syncer = _Syncer()
+        self._hasher: subprocess.Popen | None | bool = None  # see _prehash; False once it failed
+        self._hash_lock = threading.Lock()
 
     # --- opening -----------------------------------------------------------------------------------------------
 
@@ -323,7 +326,42 @@ class Vault:
         except OSError as e:
             raise VaultError(f"cannot write {target}: {e.strerror or e}") from e
         self._syncer.add(target)
+        self._prehash(target)
         return True
+
+    def _prehash(self, target: Path) -> None:
+        """Hand `target` to a `git hash-object -w --stdin-paths` running beside the backup, so that its blob is in
+        .git/objects by the commit: `git add` then finds the object there and only hashes the file, instead of also
+        compressing and writing 300 files (~0.2 s of a 100-flow backup, on the critical path at the end).
+        Best effort: `git add` writes whatever this did not (a failed hasher is dropped, never waited for)."""
+        if self._hasher is False:
+            return
+        name = os.fsencode(os.path.relpath(target, self.root))
+        if b"\n" in name:
+            return
+        with self._hash_lock:  # sources write side by side (backup.run_backup)
+            try:
+                if self._hasher is None:
+                    self._hasher = subprocess.Popen(
+                        ["git", "hash-object", "-w", "--stdin-paths"], cwd=self.root, stdin=subprocess.PIPE,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                if self._hasher:
+                    self._hasher.stdin.write(name + b"\n")
+                    self._hasher.stdin.flush()
+            except (OSError, ValueError):
+                self._stop_prehash(wait=False)
+
+    def _stop_prehash(self, wait: bool = True) -> None:
+        hasher, self._hasher = self._hasher, False if not wait else None
+        if not hasher:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            hasher.stdin.close()
+        if wait:
+            try:
+                hasher.wait(timeout=120)
+            except subprocess.TimeoutExpired:  # pragma: no cover - git add does the work itself
+                hasher.kill()
 
     def sync(self) -> None:
         """Return once every file `write` wrote (and its folder) is on disk; VaultError if an fsync failed."""
@@ -405,6 +443,7 @@ class Vault:
 
     def _stage(self, env: dict[str, str], head: str | None) -> list[PathChange]:
         """Fill the temp index with HEAD's tree plus the working tree of snapshots/; the snapshot changes."""
+        self._stop_prehash()
         if head and not self._read_tree_keeping_stat(env, head):
             self._git("read-tree", head, env=env)
         self._git("add", "--all", "--", self.prefix, env=env)
