@@ -31,28 +31,6 @@ def fastjson() -> None:
     canonical.dumps = dumps
 
 
-def redactcache() -> None:
-    """Redactor.matches as one compiled regex with a per-name cache (same answers; names repeat a lot)."""
-    import fnmatch
-    import functools
-    import re
-
-    from flowvault.normalize.redact import Redactor
-
-    @functools.lru_cache(maxsize=None)
-    def compiled(patterns):
-        return re.compile("|".join(fnmatch.translate(p) for p in patterns))
-
-    @functools.lru_cache(maxsize=65536)
-    def match(patterns, name):
-        return compiled(patterns).match(name.lower()) is not None
-
-    def matches(self, name):
-        return isinstance(name, str) and match(self.patterns, name)
-
-    Redactor.matches = matches
-
-
 def nonetrc() -> None:
     """requests reads ~/.netrc on every request of a session with trust_env and no session auth; skip it."""
     import requests.sessions
@@ -60,35 +38,8 @@ def nonetrc() -> None:
     requests.sessions.get_netrc_auth = lambda url, raise_errors=False: None
 
 
-def indexlabels() -> None:
-    """backup._labels reading only <source>/index.json at HEAD, not every blob of snapshots/."""
-    import contextlib
-    import json
-
-    from flowvault import backup
-
-    def labels(vault, result):
-        out = {}
-        docs = []
-        for s in result.sources:
-            with contextlib.suppress(Exception):
-                if vault.head():
-                    docs += [(s.name, d) for d in vault.read_tree("HEAD", prefix=f"snapshots/{s.name}/index.json").values()]
-            data = vault.read(f"{s.name}/index.json")
-            if data is not None:
-                docs.append((s.name, data))
-        for root, data in docs:
-            with contextlib.suppress(Exception):
-                doc = json.loads(data)
-                for key in ("flows", "workflows"):
-                    for entry in (doc.get(key) or {}).values():
-                        out[(root, entry["slug"])] = entry.get("name") or entry["slug"]
-        return out
-
-    backup._labels = labels
-
-
-PATCHES = {f.__name__: f for f in (nofsync, fastjson, redactcache, nonetrc, indexlabels)}
+# redactcache and indexlabels landed in the product (Redactor.matches, backup._labels) and were dropped here.
+PATCHES = {f.__name__: f for f in (nofsync, fastjson, nonetrc)}
 
 
 def main() -> None:

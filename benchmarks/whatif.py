@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import bench_backup, corpus  # noqa: E402
 from benchmarks.procs import FLOWVAULT, SandboxProcess, median, run  # noqa: E402
 
-ALL = "nofsync,fastjson,redactcache,nonetrc,indexlabels"
+ALL = "nofsync,fastjson,nonetrc"
 
 
 def sandbox_listing(flows_dir: Path, repeat: int = 5) -> tuple[float, float]:
