@@ -402,9 +402,13 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
     report.unchanged = len(listed) - len(todo)
     failed_ids: set[str] = set()
 
+    settle = getattr(source, "settle", None)
+
     def store(entry: Entry) -> None:
         slug = slugs.assign(entry.id, entry.name)
         paths = _item_paths(root, kind, nested, slug, entry.files)
+        if settle is not None:  # e.g. DaVinci: a rewrite by the service alone keeps the stored flow.json
+            entry.files = {f: settle(f, vault.read(paths[f]), data) for f, data in entry.files.items()}
         for fname, data in entry.files.items():
             vault.write(paths[fname], data)
         old = prev.get(entry.id) or {}

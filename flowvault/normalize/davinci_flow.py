@@ -105,6 +105,27 @@ def _redact_variable(body: dict, base: str, redactor: Redactor, path: list, secr
     return body
 
 
+# Fields the service rewrites by itself (settings.logLevel: tf-davinci #125, #288, #462, #517). They stay config, so
+# an edit of them shows in a diff, but a re-export that differs from the stored flow.json only in them keeps the
+# stored file: the service's own rewrite never makes a commit (reference/davinci-api.md §2.7).
+SERVICE_REWRITTEN = (("settings", "logLevel"),)
+
+
+def only_service_rewrites(stored: dict, fresh: dict) -> bool:
+    """True if the two flow.json documents differ, and only in fields the service rewrites by itself."""
+    if stored == fresh:
+        return False
+
+    def without(doc: dict) -> dict:
+        doc = dict(doc)
+        for section, key in SERVICE_REWRITTEN:
+            if isinstance(doc.get(section), dict):
+                doc[section] = {k: v for k, v in doc[section].items() if k != key}
+        return doc
+
+    return without(stored) == without(fresh)
+
+
 def normalize(raw_flow: dict, *, redactor: Redactor | None = None) -> FlowSnapshot:
     """Return the canonical snapshot of one legacy or Platform flow; denormalize() rebuilds the export from it."""
     if not isinstance(raw_flow, dict):

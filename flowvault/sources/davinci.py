@@ -139,6 +139,20 @@ class Source:
 
     # --- one flow --------------------------------------------------------------------------------------------
 
+    def settle(self, fname: str, stored: bytes | None, fresh: bytes) -> bytes:
+        """The bytes to store for `fname`: the stored flow.json when the fresh one differs from it only in fields
+        the service rewrites by itself (normalize.davinci.SERVICE_REWRITTEN), else the fresh bytes."""
+        if fname != "flow.json" or stored is None or stored == fresh:
+            return fresh
+        import json
+
+        from flowvault.normalize.davinci import only_service_rewrites
+
+        try:
+            return stored if only_service_rewrites(json.loads(stored), json.loads(fresh)) else fresh
+        except ValueError:  # a stored file that is not JSON any more: the fresh export replaces it
+            return fresh
+
     def export(self, item) -> list:
         """[Entry of the flow, Entry of each embedded subflow] (RemoteError/InputError if it cannot be exported)."""
         from flowvault.backup import Entry
