@@ -102,6 +102,9 @@ class _Policy:
 _retry_class = None
 
 
+CONNECT_RETRIES = 3
+
+
 def _make_retry_class():
     from urllib3.util.retry import Retry
 
@@ -362,7 +365,9 @@ class Client:
         if retry:
             retries = _retry_class(
                 total=self.max_retries,
-                connect=self.max_retries,
+                # A refused connection or an unknown host is rarely a blip: a few quick tries (~3.5 s of backoff),
+                # then "unreachable", instead of a minute of waiting on a mistyped URL.
+                connect=min(CONNECT_RETRIES, self.max_retries),
                 read=self.max_retries,
                 status=self.max_retries,
                 other=0,
