@@ -207,7 +207,8 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
         else:
             for r in runs:
                 one(*r)
-        if commit:
+        every_source_failed = all(report.error for report in result.sources)
+        if commit and not every_source_failed:  # nothing was exported: nothing to commit (not even a .gitkeep)
             sha, changes = vault.commit(lambda ch: commit_message(ch, result, _labels(vault, ch), message))
             result.commit, result.changes, result.committed = sha, changes, sha is not None
         else:

@@ -240,3 +240,12 @@ def test_refused_credentials_fail_the_run_as_a_whole_and_change_nothing(env, mon
     assert "FLOWVAULT_SANDBOX_SECRET" in result.stderr and "wrong-secret" not in result.stderr
     assert git(vault, "rev-parse", "HEAD") == head
     assert git(vault, "status", "--porcelain", "--", "snapshots") == ""
+
+
+def test_a_first_run_whose_every_source_fails_commits_nothing(env, monkeypatch):
+    sb, vault = env
+    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "wrong-secret")
+    result = backup(vault)
+    assert result.exit_code == 3, result.output
+    assert subprocess.run(["git", "-C", str(vault), "rev-parse", "--verify", "-q", "HEAD"],
+                          capture_output=True).returncode != 0  # still no commit at all
