@@ -403,13 +403,15 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
     report.unchanged = len(listed) - len(todo)
     failed_ids: set[str] = set()
 
-    settle = getattr(source, "settle", None)
+    settled = getattr(source, "settled", ())  # files the source may keep as stored (Source.settle)
 
     def store(entry: Entry) -> None:
         slug = slugs.assign(entry.id, entry.name)
         paths = _item_paths(root, kind, nested, slug, entry.files)
-        if settle is not None:  # e.g. DaVinci: a rewrite by the service alone keeps the stored flow.json
-            entry.files = {f: settle(f, vault.read(paths[f]), data) for f, data in entry.files.items()}
+        if entry.id in prev:  # e.g. DaVinci: a rewrite by the service alone keeps the stored flow.json
+            for fname in settled:
+                if fname in entry.files:
+                    entry.files[fname] = source.settle(fname, vault.read(paths[fname]), entry.files[fname])
         for fname, data in entry.files.items():
             vault.write(paths[fname], data)
         old = prev.get(entry.id) or {}

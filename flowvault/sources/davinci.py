@@ -139,6 +139,8 @@ class Source:
 
     # --- one flow --------------------------------------------------------------------------------------------
 
+    settled = ("flow.json",)  # the files backup hands to settle() before writing them
+
     def settle(self, fname: str, stored: bytes | None, fresh: bytes) -> bytes:
         """The bytes to store for `fname`: the stored flow.json when the fresh one differs from it only in fields
         the service rewrites by itself (normalize.davinci.SERVICE_REWRITTEN), else the fresh bytes."""
