@@ -10,7 +10,7 @@ import sys
 
 
 def nofsync() -> None:
-    """Upper bound of batching durability: vault.atomic_write without its two fsyncs per file."""
+    """Upper bound of batching durability: vaultfiles.atomic_write without its two fsyncs per file."""
     import os
 
     os.fsync = lambda fd: None
