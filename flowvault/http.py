@@ -5,26 +5,23 @@
     export = client.post(url, retry=True, json={...}).data                  # a read-like POST (export): retried
     run = client.post(start_url, retry=False, json=inputs).data             # a start: never retried
 
-Reads (`retry=True`) are retried on 408/429/500/502/503/504 and dropped connections by urllib3's Retry (mounted on
-the session's adapter), honouring Retry-After (seconds or HTTP-date, capped), with exponential backoff + jitter
-otherwise, as Ping's go-client does (reference/davinci-api.md 1.3). A 429 closes a gate shared by all threads of
-the client until its Retry-After has passed. Faults urllib3 cannot see (a truncated body, a body that is not the
-JSON we expected) are retried for reads by the loop in Client.request. Starts (`retry=False`) are sent once: a
-retried start runs the flow twice.
+Reads (`retry=True`) are retried on 408/429/500/502/503/504 and dropped connections, honouring Retry-After, with
+backoff, behind a 429 gate shared by all threads of the client (flowvault.retry). Faults urllib3 cannot see (a
+truncated body, a body that is not the JSON we expected) are retried for reads by the loop in Client.request.
+Starts (`retry=False`) are sent once: a retried start runs the flow twice.
 
 `auth` is None, a (user, password) tuple (HTTP Basic), a dict of static headers, or an object with
 `headers() -> dict` and optionally `invalidate(stale_headers=None)` (flowvault.token.TokenProvider): on a 401 the
 client invalidates once and repeats the call with fresh credentials.
 
-requests/urllib3 are imported on first use so that `flowvault --help` never loads them.
+Error messages come from flowvault.http_errors. requests/urllib3 are imported on first use so that
+`flowvault --help` never loads them.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json as jsonlib
 import logging
-import random
 import re
 import threading
 import time
@@ -34,120 +31,17 @@ from urllib.parse import urlsplit
 
 from flowvault import __version__
 from flowvault.errors import AuthError, RemoteError
+from flowvault.http_errors import reason, service_message, short
 from flowvault.masking import MaskingFilter, mask, register
+from flowvault.retry import CONNECT_RETRIES, RETRY_STATUSES, Gate, Policy, retry_after_seconds, retry_class
 
 log = logging.getLogger("flowvault.http")
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # The largest body read into memory: real DaVinci exports with subflows are a few MB; a body past this is a broken
 # or hostile answer that would otherwise fill memory and the vault.
 MAX_BODY_BYTES = 64 << 20
 # Header and query-parameter names whose values are credentials: registered for masking, never logged.
 SECRET_NAME = re.compile(r"authorization|api[-_]?key|token|secret|password|passw|cookie|signature", re.IGNORECASE)
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait for a Retry-After header value (delta-seconds or HTTP-date); None if absent or unreadable."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    parsed = email.utils.parsedate_tz(value)
-    if parsed is None:
-        return None
-    return max(0.0, email.utils.mktime_tz(parsed) - (time.time() if now is None else now))
-
-
-class _Gate:
-    """A "not before" time shared by every thread of one client: a 429 pauses them all, not only the one that got it."""
-
-    def __init__(self, sleep: Callable[[float], None]) -> None:
-        self._lock = threading.Lock()
-        self._not_before = 0.0
-        self._sleep = sleep
-
-    def defer(self, seconds: float) -> None:
-        with self._lock:
-            self._not_before = max(self._not_before, time.monotonic() + seconds)
-
-    def wait(self) -> None:
-        while True:
-            with self._lock:
-                remaining = self._not_before - time.monotonic()
-            if remaining <= 0:
-                return
-            self._sleep(remaining)
-
-
-@dataclass
-class _Policy:
-    """What the urllib3 Retry subclass needs from its client (kept across Retry.new copies)."""
-
-    source: str
-    gate: _Gate
-    retry_after_cap: float
-    backoff_factor: float
-    backoff_cap: float
-    sleep: Callable[[float], None]
-
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter for retry number `attempt` (1-based), capped."""
-        delay = self.backoff_factor * (2 ** (attempt - 1))
-        return min(self.backoff_cap, delay + random.uniform(0, self.backoff_factor / 2))
-
-
-_retry_class = None
-
-
-CONNECT_RETRIES = 3
-
-
-def _make_retry_class():
-    from urllib3.util.retry import Retry
-
-    class PolicyRetry(Retry):
-        # Honour Retry-After on every status we retry (go-client does on 429/501/503; 502/504 proxies send it too).
-        RETRY_AFTER_STATUS_CODES = RETRY_STATUSES
-
-        def __init__(self, *args: Any, policy: _Policy | None = None, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.policy = policy
-
-        def new(self, **kw: Any):
-            kw.setdefault("policy", self.policy)
-            return super().new(**kw)
-
-        def get_retry_after(self, response) -> float | None:
-            seconds = retry_after_seconds(response.headers.get("Retry-After"))
-            if seconds is None or self.policy is None:
-                return seconds
-            return min(seconds, self.policy.retry_after_cap)
-
-        def sleep(self, response=None) -> None:
-            policy = self.policy
-            if policy is None:  # pragma: no cover - every client sets a policy
-                return super().sleep(response)
-            attempt = len(self.history)
-            delay = self.get_retry_after(response) if response is not None else None
-            if delay is None:
-                delay = policy.backoff(attempt)
-            last = self.history[-1] if self.history else None
-            cause = f"{last.status}" if last and last.status else type(last.error).__name__ if last else "error"
-            path = urlsplit(last.url or "").path if last else ""
-            log.info(
-                "%s: %s %s -> %s; retry %d in %.1f s",
-                policy.source, last.method if last else "", path, cause, attempt, delay,
-            )
-            if response is not None and response.status == 429:
-                policy.gate.defer(delay)
-            else:
-                policy.sleep(delay)
-            policy.gate.wait()
-
-    return PolicyRetry
 
 
 def _requests():
@@ -217,9 +111,9 @@ class Client:
         self.verify = verify
         self.max_body_bytes = max_body_bytes
         self._sleep = sleep
-        self._gate = _Gate(sleep)
+        self._gate = Gate(sleep)
         self._slots = threading.BoundedSemaphore(max(1, max_in_flight))
-        self._policy = _Policy(source, self._gate, retry_after_cap, backoff_factor, backoff_cap, sleep)
+        self._policy = Policy(source, self._gate, retry_after_cap, backoff_factor, backoff_cap, sleep)
         self._headers = {"User-Agent": user_agent or f"flowvault/{__version__}", "Accept": "application/json"}
         self._headers.update(headers or {})
         self._register_secret_headers(self._headers)
@@ -356,14 +250,11 @@ class Client:
             return session
 
     def _new_session(self, retry: bool):
-        global _retry_class
         requests = _requests()
         from requests.adapters import HTTPAdapter
 
-        if _retry_class is None:
-            _retry_class = _make_retry_class()
         if retry:
-            retries = _retry_class(
+            retries = retry_class()(
                 total=self.max_retries,
                 # A refused connection or an unknown host is rarely a blip: a few quick tries (~3.5 s of backoff),
                 # then "unreachable", instead of a minute of waiting on a mistyped URL.
@@ -381,7 +272,7 @@ class Client:
             )
         else:
             # Sent exactly once: not after a dropped connection either, since the start may have run.
-            retries = _retry_class(
+            retries = retry_class()(
                 total=0, connect=0, read=False, status=0, other=0, redirect=False,
                 raise_on_status=False, raise_on_redirect=False, policy=self._policy,
             )
@@ -409,18 +300,18 @@ class Client:
                 content = self._read_body(raw, where)
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as e:
                 if retry:
-                    raise _BodyFault(f"truncated response body ({_reason(e)})") from None
+                    raise _BodyFault(f"truncated response body ({reason(e)})") from None
                 raise RemoteError(
-                    mask(f"{where} -> truncated response body ({_reason(e)}); not retried: it may have run"),
+                    mask(f"{where} -> truncated response body ({reason(e)}); not retried: it may have run"),
                 ) from None
             except requests.exceptions.Timeout as e:
                 again = "" if retry else "; not retried: it may have run"
                 raise RemoteError(
-                    mask(f"{where} -> no answer within {timeout:g} s ({_reason(e)}){again}"), retryable=True
+                    mask(f"{where} -> no answer within {timeout:g} s ({reason(e)}){again}"), retryable=True
                 ) from None
             except requests.exceptions.RequestException as e:
                 again = "" if retry else "; not retried: it may have run"
-                raise RemoteError(mask(f"{where} -> unreachable ({_reason(e)}){again}"), retryable=True) from None
+                raise RemoteError(mask(f"{where} -> unreachable ({reason(e)}){again}"), retryable=True) from None
         ms = (time.monotonic() - started) * 1000
         log.debug("%s -> %s (%d ms)", where, raw.status_code, ms)
         response = Response(raw.status_code, raw.headers, content, method, urlsplit(url).path)
@@ -432,9 +323,9 @@ class Client:
                     response.data, response._parsed = jsonlib.loads(content), True
                 except ValueError:
                     if retry:
-                        raise _BodyFault(f"{raw.status_code} with a body that is not JSON: {_short(content, 80)}") from None
+                        raise _BodyFault(f"{raw.status_code} with a body that is not JSON: {short(content, 80)}") from None
                     raise RemoteError(
-                        mask(f"{where} -> {raw.status_code} with a body that is not JSON: {_short(content)}"),
+                        mask(f"{where} -> {raw.status_code} with a body that is not JSON: {short(content)}"),
                         status=raw.status_code,
                     ) from None
         return response
@@ -485,63 +376,6 @@ class Client:
                 register(value)
                 if " " in value:  # "Bearer abc", "Basic abc": the credential alone may appear elsewhere
                     register(value.split(" ", 1)[1])
-
-
-def service_message(content: bytes, limit: int = 200) -> str:
-    """The error message a service put in its body: PingOne {code, message, details}, PingIDM {code, reason,
-    message}, OAuth {error, error_description}, legacy DaVinci {message, errorMessage}; else a short raw body."""
-    if not content or not content.strip():
-        return ""
-    try:
-        body = jsonlib.loads(content)
-    except ValueError:
-        return _short(content, limit)
-    if not isinstance(body, dict):
-        return _short(content, limit)
-    if "error" in body and isinstance(body.get("error"), str):  # OAuth 2 (RFC 6749 5.2)
-        parts = [body["error"], str(body.get("error_description") or "")]
-        return _clip(": ".join(p for p in parts if p), limit)
-    message = body.get("message") or body.get("errorMessage") or body.get("detail") or ""
-    if not isinstance(message, str):
-        message = jsonlib.dumps(message)
-    label = body.get("reason") if isinstance(body.get("reason"), str) else body.get("code")
-    text = f"{label}: {message}" if label and message and str(label) != message else str(message or label or "")
-    details = body.get("details")
-    if isinstance(details, list) and details and isinstance(details[0], dict):
-        detail = details[0]
-        extra = detail.get("message") or detail.get("code")
-        if extra:
-            target = detail.get("target")
-            text += f" ({target}: {extra})" if target else f" ({extra})"
-    return _clip(text, limit) if text else _short(content, limit)
-
-
-def _short(content: bytes, limit: int = 200) -> str:
-    return _clip(content.decode("utf-8", errors="replace"), limit)
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return mask(text if len(text) <= limit else text[: limit - 1] + "…")
-
-
-def _reason(error: BaseException) -> str:
-    """The root cause of a requests/urllib3 error in a few words, without the URL (its query may hold an api key)."""
-    cause: BaseException = error
-    seen = set()
-    while True:
-        nxt = getattr(cause, "reason", None) or (cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
-        if nxt is None or not isinstance(nxt, BaseException) or id(nxt) in seen:
-            break
-        seen.add(id(nxt))
-        cause = nxt
-    if len(getattr(cause, "args", ())) > 1 and isinstance(cause.args[1], BaseException):
-        cause = cause.args[1]  # ProtocolError('Connection aborted.', RemoteDisconnected(...))
-    text = str(cause) or type(cause).__name__
-    text = re.sub(r"\S+://\S+", "<url>", text)  # drop URLs (and their query strings) the library quoted
-    text = re.sub(r"\?\S*", "", text)
-    text = re.sub(r"HTTP(S)?Connection(Pool)?\([^)]*\):\s*", "", text)
-    return _clip(text, 160)
 
 
 _urllib3_masked = False

@@ -14,7 +14,9 @@ import pytest
 
 from flowvault import masking
 from flowvault.errors import AuthError, RemoteError
-from flowvault.http import Client, retry_after_seconds, service_message
+from flowvault.http import Client
+from flowvault.http_errors import service_message
+from flowvault.retry import retry_after_seconds
 
 DROP = "drop"  # close the connection without answering
 TRUNCATE = "truncate"  # promise a longer body than we send, then close

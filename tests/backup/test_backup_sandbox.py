@@ -37,7 +37,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWVAULT_REDACT_KEY", "test-redaction-key-0001")
     monkeypatch.setenv("FLOWVAULT_LOCK_TIMEOUT", "5")
     # Exports of a faulted flow answer 500 every time: do not spend the real backoff on them.
-    monkeypatch.setattr("flowvault.http._Policy.backoff", lambda self, attempt: 0.0)
+    monkeypatch.setattr("flowvault.retry.Policy.backoff", lambda self, attempt: 0.0)
     with Sandbox(port=0) as sb:
         vault = tmp_path / "vault"
         result = CliRunner().invoke(cli, ["init", str(vault)])
