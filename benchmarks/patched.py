@@ -38,7 +38,7 @@ def nonetrc() -> None:
     requests.sessions.get_netrc_auth = lambda url, raise_errors=False: None
 
 
-# redactcache and indexlabels landed in the product (Redactor.matches, backup._labels) and were dropped here.
+# redactcache and indexlabels landed in the product (Redactor.matches, backup_records.item_labels) and were dropped here.
 PATCHES = {f.__name__: f for f in (nofsync, fastjson, nonetrc)}
 
 

@@ -7,117 +7,31 @@ NOTHING LOST: an item that failed keeps its previous files and index entry, is n
 message, and the run ends with PartialBackupError (exit 4) after committing the rest. A failed listing deletes
 nothing. A run killed at any moment leaves the last commit intact; the next run re-exports whatever the stale
 index.json does not vouch for and commits the whole working tree of snapshots/.
+
+index.json is read and written through flowvault.backup_index; the records a run returns and its commit message
+are in flowvault.backup_records.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import hashlib
-import hmac
-import json
-import logging
-from dataclasses import asdict, dataclass, field
-from pathlib import PurePosixPath
-from typing import Any
 
+from flowvault.backup_index import (
+    FORMAT, INDEX, is_stale, item_paths, load_index, read_index_doc, redaction_stamp, remove_orphans,
+)
+from flowvault.backup_records import BackupResult, Entry, Failure, SourceReport, commit_message, item_labels
 from flowvault.errors import ConfigError, FlowvaultError, PartialBackupError, UsageError
 from flowvault.slug import SlugMap, slugify
 from flowvault.ui import UI
 
-log = logging.getLogger(__name__)
-
-INDEX = "index.json"
-FORMAT = 1
 # Exports in flight per source. A backup is one short burst (PingOne allows at most 100 flows per environment), so
 # the cap sets how long the burst lasts, not a sustained rate. 16 keeps a 100-flow backup from waiting on round
 # trips (8 left it latency-bound: issue 8's >= 6x target was out of reach) while staying well under what one
 # client can hold open. PingOne's rate limits are per licence and shared (davinci-api.md 1.3): a 429 pauses every
-# thread of the client until its Retry-After (http._Gate), so a busy licence slows the burst down rather than
+# thread of the client until its Retry-After (retry.Gate), so a busy licence slows the burst down rather than
 # failing it; --jobs lowers the cap for a licence that other tools use heavily.
 DEFAULT_JOBS = 16
-KEY_CHECK = b"flowvault:redaction-key-check"
-
-
-@dataclass(frozen=True)
-class ListedItem:
-    """What a source's listing says about one item: `stamp` changes whenever the item does."""
-
-    id: str
-    name: str
-    stamp: dict
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def slug_name(self) -> str:
-        """What the item's file or folder name is made from: its name (flows) or its key (IDM workflows)."""
-        return str(self.extra.get("slug_name") or self.name)
-
-
-@dataclass
-class Entry:
-    """One exported item: its files ({name: bytes} in a folder, or {suffix: bytes} next to each other)."""
-
-    id: str
-    name: str
-    files: dict[str, bytes]
-    stamp: dict | None = None
-    parent: str | None = None  # set for a subflow that came embedded in another flow's export
-
-
-@dataclass
-class Failure:
-    source: str
-    name: str
-    id: str
-    reason: str
-
-    def line(self) -> str:
-        ident = f" ({self.id})" if self.id and self.id != self.name else ""
-        return f"{self.source}: FAILED {one_line(self.name)}{ident}: {one_line(self.reason)}; previous copy kept"
-
-
-def one_line(text: object) -> str:
-    """An untrusted name made fit for one line of a log or commit message (no control characters, trimmed)."""
-    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split()) or "?"
-
-
-@dataclass
-class SourceReport:
-    name: str
-    type: str
-    listed: int = 0
-    exported: int = 0
-    unchanged: int = 0
-    removed: list[str] = field(default_factory=list)
-    failed: list[Failure] = field(default_factory=list)
-    error: str | None = None  # the whole source failed (listing, auth): nothing of it was changed
-
-
-@dataclass
-class BackupResult:
-    sources: list[SourceReport]
-    commit: str | None = None
-    changes: list = field(default_factory=list)  # vault.PathChange
-    pushed: bool = False
-    committed: bool = False
-
-    @property
-    def failures(self) -> list[Failure]:
-        return [f for s in self.sources for f in s.failed]
-
-    def to_dict(self) -> dict:
-        return {
-            "commit": self.commit,
-            "committed": self.committed,
-            "pushed": self.pushed,
-            "sources": [
-                {**{k: v for k, v in asdict(s).items() if k != "failed"},
-                 "failed": [{"name": f.name, "id": f.id, "reason": f.reason} for f in s.failed]}
-                for s in self.sources
-            ],
-            "changes": [{"status": c.status, "path": c.path} for c in self.changes],
-        }
 
 
 def select_sources(config, names: tuple[str, ...] | list[str]) -> list[str]:
@@ -133,12 +47,6 @@ def select_sources(config, names: tuple[str, ...] | list[str]) -> list[str]:
         if slugify(name) != name.lower() or name.startswith("."):
             raise ConfigError(f"{config.path}: [sources.{name}]: the name must be usable as a folder name")
     return chosen
-
-
-def _redaction_stamp(redactor) -> str:
-    if not redactor.keyed:
-        return "none"
-    return "hmac-sha256:" + hmac.new(redactor.key, KEY_CHECK, hashlib.sha256).hexdigest()[:12]
 
 
 def run_backup(config, vault_dir, *, sources=(), message: str | None = None, commit: bool = True,
@@ -209,7 +117,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                 one(*r)
         every_source_failed = all(report.error for report in result.sources)
         if commit and not every_source_failed:  # nothing was exported: nothing to commit (not even a .gitkeep)
-            sha, changes = vault.commit(lambda ch: commit_message(ch, result, _labels(vault, ch), message))
+            sha, changes = vault.commit(lambda ch: commit_message(ch, result, item_labels(vault, ch), message))
             result.commit, result.changes, result.committed = sha, changes, sha is not None
         else:
             vault.sync()  # durable even uncommitted (Vault.commit syncs itself)
@@ -270,64 +178,6 @@ def _make_source(config, src_cfg, *, redactor, jobs: int):
                          secret_hint=getattr(src_cfg, "secret_hint", None), base_dir=config.path.parent)
 
 
-# --- index.json ------------------------------------------------------------------------------------------------
-
-
-def load_index(vault, root: str, kind: str) -> dict[str, dict]:
-    """{item id: index entry} of snapshots/<root>/index.json; rebuilt from the files if it is missing or unreadable."""
-    data = vault.read(f"{root}/{INDEX}")
-    if data is not None:
-        try:
-            doc = json.loads(data)
-            items = doc.get(kind)
-            if isinstance(items, dict) and all(isinstance(v, dict) for v in items.values()):
-                return {str(k): v for k, v in items.items()}
-        except (ValueError, AttributeError):
-            pass
-        log.warning("%s: %s is unreadable; rebuilding it from the files", root, INDEX)
-    return _recover_index(vault, root, kind)
-
-
-def _recover_index(vault, root: str, kind: str) -> dict[str, dict]:
-    """Items found on disk, so that a lost index.json neither loses folders nor renames them."""
-    items: dict[str, dict] = {}
-    base = vault.file(f"{root}/{kind}")
-    if not base.is_dir():
-        return items
-    for child in sorted(base.iterdir()):
-        try:
-            if child.is_dir():
-                meta = json.loads((child / "meta.json").read_text("utf-8"))
-                flow = json.loads((child / "flow.json").read_text("utf-8"))
-                item_id = meta.get("flowId") or flow.get("id")
-                if item_id:
-                    items[str(item_id)] = {"name": flow.get("name", child.name), "slug": child.name, "stamp": {}}
-            elif child.name.endswith(".json"):
-                meta = json.loads(child.read_text("utf-8"))
-                if isinstance(meta, dict) and meta.get("key"):
-                    items[str(meta["key"])] = {"name": meta.get("name") or meta["key"],
-                                               "slug": child.name[: -len(".json")], "stamp": {}}
-        except (OSError, ValueError, AttributeError):
-            continue
-    return items
-
-
-def _item_paths(root: str, kind: str, nested: bool, slug: str, names) -> dict[str, str]:
-    if nested:
-        return {n: f"{root}/{kind}/{slug}/{n}" for n in names}
-    return {n: f"{root}/{kind}/{slug}{n}" for n in names}
-
-
-def _stale(vault, prev: dict | None, item: ListedItem, root: str, kind: str, nested: bool) -> bool:
-    if prev is None or not item.stamp or prev.get("stamp") != item.stamp:
-        return True
-    files = prev.get("files") or {}
-    if not files:
-        return True
-    # Present is enough (reading all 300 files back was 14 MB per unchanged run): a changed file is in the commit.
-    return any(not vault.file(p).is_file() for p in _item_paths(root, kind, nested, prev["slug"], files).values())
-
-
 # --- one source ------------------------------------------------------------------------------------------------
 
 
@@ -354,9 +204,9 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
     from flowvault.normalize.canonical import content_hash, dumps
 
     root, kind, nested = report.name, source.kind, source.nested
-    index_doc = _read_index_doc(vault, root)
+    index_doc = read_index_doc(vault, root)
     prev = load_index(vault, root, kind)
-    redaction = _redaction_stamp(redactor)
+    redaction = redaction_stamp(redactor)
     if index_doc.get("redaction") not in (None, redaction) or index_doc.get("format") not in (None, FORMAT):
         full = True  # fingerprints made with another key (or another format) would be stale: re-export all
 
@@ -395,7 +245,7 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
             report.failed.append(Failure(root, bad, "", why))
     slugs.assign_all((i, it.slug_name) for i, it in listed.items())
 
-    todo = [it for i, it in sorted(listed.items()) if full or _stale(vault, prev.get(i), it, root, kind, nested)]
+    todo = [it for i, it in sorted(listed.items()) if full or is_stale(vault, prev.get(i), it, root, kind, nested)]
     todo_ids = {it.id for it in todo}
     for item_id in listed:
         if item_id in prev and item_id not in todo_ids:
@@ -407,7 +257,7 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
 
     def store(entry: Entry) -> None:
         slug = slugs.assign(entry.id, entry.name)
-        paths = _item_paths(root, kind, nested, slug, entry.files)
+        paths = item_paths(root, kind, nested, slug, entry.files)
         if entry.id in prev:  # e.g. DaVinci: a rewrite by the service alone keeps the stored flow.json
             for fname in settled:
                 if fname in entry.files:
@@ -416,7 +266,7 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
             vault.write(paths[fname], data)
         old = prev.get(entry.id) or {}
         if old.get("slug") == slug:  # a file the item no longer has (e.g. a BPMN file removed from workflow_dir)
-            for fname, path in _item_paths(root, kind, nested, slug, old.get("files") or {}).items():
+            for fname, path in item_paths(root, kind, nested, slug, old.get("files") or {}).items():
                 if fname not in entry.files:
                     vault.remove(path)
         record = {"name": entry.name, "slug": slug, "stamp": entry.stamp or {},
@@ -456,12 +306,12 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
 
     for item_id in removed_ids:
         entry = prev[item_id]
-        for path in _item_paths(root, kind, nested, entry["slug"], entry.get("files") or {}).values():
+        for path in item_paths(root, kind, nested, entry["slug"], entry.get("files") or {}).values():
             vault.remove(path)
         if nested:
             vault.remove(f"{root}/{kind}/{entry['slug']}")
         report.removed.append(entry.get("name", item_id))
-    _remove_orphans(vault, root, kind, nested, final, {slugs.get(i) for i in failed_ids} - {None})
+    remove_orphans(vault, root, kind, nested, final, {slugs.get(i) for i in failed_ids} - {None})
 
     extras = dict((index_doc.get("extras") or {}))
     for fname, data in extras_future.result():
@@ -485,92 +335,3 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
     ui.info(summary)
 
 
-def _read_index_doc(vault, root: str) -> dict:
-    data = vault.read(f"{root}/{INDEX}")
-    try:
-        doc = json.loads(data) if data is not None else {}
-    except ValueError:
-        doc = {}
-    return doc if isinstance(doc, dict) else {}
-
-
-def _remove_orphans(vault, root, kind, nested, final: dict, protected_slugs: set) -> None:
-    """Files under <kind>/ that no index entry accounts for (left by a killed run), except failed items' ones."""
-    expected = set()
-    for entry in final.values():
-        expected.update(_item_paths(root, kind, nested, entry["slug"], entry.get("files") or {}).values())
-    for path in vault.list_files(f"{root}/{kind}"):
-        if path in expected:
-            continue
-        rest = PurePosixPath(path).relative_to(f"{root}/{kind}").parts
-        slug = rest[0] if nested else rest[0].split(".")[0]
-        if slug in protected_slugs or any(slug == s or rest[0].startswith(s + ".") for s in protected_slugs):
-            continue
-        vault.remove(path)
-
-
-# --- the commit message ----------------------------------------------------------------------------------------
-
-
-def _labels(vault, changes) -> dict[tuple[str, str], str]:
-    """(source, slug) -> item name, from the index.json (at HEAD and in the working tree, so removed items too) of
-    each source the changes touch: two small reads per source, not every file of the vault."""
-    from flowvault.vault import SNAPSHOTS
-
-    labels: dict[tuple[str, str], str] = {}
-    roots = sorted({PurePosixPath(c.path).parts[0] for c in changes if len(PurePosixPath(c.path).parts) > 1})
-    head = vault.head()
-    for root in roots:
-        docs = []
-        with contextlib.suppress(Exception):
-            if head:
-                docs += vault.read_tree(head, prefix=f"{SNAPSHOTS}/{root}/{INDEX}").values()
-        with contextlib.suppress(Exception):
-            data = vault.read(f"{root}/{INDEX}")
-            if data is not None:
-                docs.append(data)
-        for data in docs:
-            with contextlib.suppress(Exception):
-                doc = json.loads(data)
-                for key in ("flows", "workflows"):
-                    for entry in (doc.get(key) or {}).values():
-                        labels[(root, entry["slug"])] = entry.get("name") or entry["slug"]
-    return labels
-
-
-def commit_message(changes, result: BackupResult, labels: dict, message: str | None = None) -> str:
-    """One-line summary + one line per changed item (+ one per failed item)."""
-    per_item: dict[tuple[str, str], set] = {}
-    for change in changes:
-        parts = PurePosixPath(change.path).parts
-        if len(parts) < 2 or parts[-1] == INDEX and len(parts) == 2:
-            continue
-        root = parts[0]
-        if parts[1] in ("flows", "workflows") and len(parts) >= 3:
-            slug = parts[2] if parts[1] == "flows" else parts[2].split(".")[0]
-            key = (root, f"{parts[1]}/{slug}")
-        else:
-            key = (root, "/".join(parts[1:]))
-        per_item.setdefault(key, set()).add(change.status)
-    counts = {"added": 0, "changed": 0, "removed": 0}
-    lines = []
-    for (root, what), statuses in sorted(per_item.items()):
-        action = "added" if statuses == {"A"} else "removed" if statuses == {"D"} else "changed"
-        counts[action] += 1
-        slug = what.split("/", 1)[1] if what.startswith(("flows/", "workflows/")) else None
-        name = one_line(labels.get((root, slug), slug)) if slug else what
-        lines.append(f"{root}: {action} {name}" + (f" ({what})" if slug else ""))
-    failures = result.failures
-    lines += [f.line() for f in failures]
-    lines += [f"{s.name}: FAILED as a whole: {s.error}; nothing of it changed" for s in result.sources if s.error]
-    if message:
-        summary = one_line(message)
-    else:
-        bits = [f"{n} {action}" for action, n in counts.items() if n]
-        if failures:
-            bits.append(f"{len(failures)} failed")
-        summary = "flowvault backup: " + (", ".join(bits) or "index updated")
-        names = sorted({root for root, _ in per_item})
-        if names:
-            summary += f" ({', '.join(names)})"
-    return summary + "\n\n" + "\n".join(lines) + "\n" if lines else summary + "\n"

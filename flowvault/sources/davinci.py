@@ -104,7 +104,7 @@ class Source:
 
     def list(self) -> dict[str, Any]:
         """{flow id: ListedItem} of every flow the environment has (RemoteError if the listing fails)."""
-        from flowvault.backup import ListedItem
+        from flowvault.backup_records import ListedItem
         from flowvault.errors import RemoteError
 
         try:
@@ -157,7 +157,7 @@ class Source:
 
     def export(self, item) -> list:
         """[Entry of the flow, Entry of each embedded subflow] (RemoteError/InputError if it cannot be exported)."""
-        from flowvault.backup import Entry
+        from flowvault.backup_records import Entry
         from flowvault.errors import RemoteError
         from flowvault.normalize import davinci
 

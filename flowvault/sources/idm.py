@@ -143,7 +143,7 @@ class Source:
 
     def list(self) -> dict[str, Any]:
         """{process key: ListedItem}: keys deployed on the server or found in workflow_dir."""
-        from flowvault.backup import ListedItem
+        from flowvault.backup_records import ListedItem
 
         self._scan_files()
         if self.client is not None:
@@ -174,7 +174,7 @@ class Source:
 
     def export(self, item) -> list:
         """[Entry] with <key>.bpmn20.xml (when a file has it) and <key>.json (the metadata, when deployed)."""
-        from flowvault.backup import Entry
+        from flowvault.backup_records import Entry
         from flowvault.normalize import idm
 
         files: dict[str, bytes] = {}

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from flowvault.backup import Entry, ListedItem, run_backup
+from flowvault.backup import run_backup
+from flowvault.backup_records import Entry, ListedItem
 from flowvault.errors import PartialBackupError, RemoteError, UsageError
 from flowvault.ui import UI
 from flowvault.vault import Vault

@@ -1,0 +1,160 @@
+"""The records of a backup run and the commit message made from them.
+
+A source lists ListedItems and exports Entries (flowvault.sources); each source's outcome is a SourceReport (with
+its Failures), the run's is a BackupResult; commit_message turns the result and the changed paths into the
+vault commit's text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
+
+from flowvault.backup_index import INDEX
+
+
+@dataclass(frozen=True)
+class ListedItem:
+    """What a source's listing says about one item: `stamp` changes whenever the item does."""
+
+    id: str
+    name: str
+    stamp: dict
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def slug_name(self) -> str:
+        """What the item's file or folder name is made from: its name (flows) or its key (IDM workflows)."""
+        return str(self.extra.get("slug_name") or self.name)
+
+
+@dataclass
+class Entry:
+    """One exported item: its files ({name: bytes} in a folder, or {suffix: bytes} next to each other)."""
+
+    id: str
+    name: str
+    files: dict[str, bytes]
+    stamp: dict | None = None
+    parent: str | None = None  # set for a subflow that came embedded in another flow's export
+
+
+@dataclass
+class Failure:
+    source: str
+    name: str
+    id: str
+    reason: str
+
+    def line(self) -> str:
+        ident = f" ({self.id})" if self.id and self.id != self.name else ""
+        return f"{self.source}: FAILED {one_line(self.name)}{ident}: {one_line(self.reason)}; previous copy kept"
+
+
+def one_line(text: object) -> str:
+    """An untrusted name made fit for one line of a log or commit message (no control characters, trimmed)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split()) or "?"
+
+
+@dataclass
+class SourceReport:
+    name: str
+    type: str
+    listed: int = 0
+    exported: int = 0
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    error: str | None = None  # the whole source failed (listing, auth): nothing of it was changed
+
+
+@dataclass
+class BackupResult:
+    sources: list[SourceReport]
+    commit: str | None = None
+    changes: list = field(default_factory=list)  # vault.PathChange
+    pushed: bool = False
+    committed: bool = False
+
+    @property
+    def failures(self) -> list[Failure]:
+        return [f for s in self.sources for f in s.failed]
+
+    def to_dict(self) -> dict:
+        return {
+            "commit": self.commit,
+            "committed": self.committed,
+            "pushed": self.pushed,
+            "sources": [
+                {**{k: v for k, v in asdict(s).items() if k != "failed"},
+                 "failed": [{"name": f.name, "id": f.id, "reason": f.reason} for f in s.failed]}
+                for s in self.sources
+            ],
+            "changes": [{"status": c.status, "path": c.path} for c in self.changes],
+        }
+
+
+def item_labels(vault, changes) -> dict[tuple[str, str], str]:
+    """(source, slug) -> item name, from the index.json (at HEAD and in the working tree, so removed items too) of
+    each source the changes touch: two small reads per source, not every file of the vault."""
+    from flowvault.vault import SNAPSHOTS  # here, not at the top: vault imports git
+
+    labels: dict[tuple[str, str], str] = {}
+    roots = sorted({PurePosixPath(c.path).parts[0] for c in changes if len(PurePosixPath(c.path).parts) > 1})
+    head = vault.head()
+    for root in roots:
+        docs = []
+        with contextlib.suppress(Exception):
+            if head:
+                docs += vault.read_tree(head, prefix=f"{SNAPSHOTS}/{root}/{INDEX}").values()
+        with contextlib.suppress(Exception):
+            data = vault.read(f"{root}/{INDEX}")
+            if data is not None:
+                docs.append(data)
+        for data in docs:
+            with contextlib.suppress(Exception):
+                doc = json.loads(data)
+                for key in ("flows", "workflows"):
+                    for entry in (doc.get(key) or {}).values():
+                        labels[(root, entry["slug"])] = entry.get("name") or entry["slug"]
+    return labels
+
+
+def commit_message(changes, result: BackupResult, labels: dict, message: str | None = None) -> str:
+    """One-line summary + one line per changed item (+ one per failed item)."""
+    per_item: dict[tuple[str, str], set] = {}
+    for change in changes:
+        parts = PurePosixPath(change.path).parts
+        if len(parts) < 2 or parts[-1] == INDEX and len(parts) == 2:
+            continue
+        root = parts[0]
+        if parts[1] in ("flows", "workflows") and len(parts) >= 3:
+            slug = parts[2] if parts[1] == "flows" else parts[2].split(".")[0]
+            key = (root, f"{parts[1]}/{slug}")
+        else:
+            key = (root, "/".join(parts[1:]))
+        per_item.setdefault(key, set()).add(change.status)
+    counts = {"added": 0, "changed": 0, "removed": 0}
+    lines = []
+    for (root, what), statuses in sorted(per_item.items()):
+        action = "added" if statuses == {"A"} else "removed" if statuses == {"D"} else "changed"
+        counts[action] += 1
+        slug = what.split("/", 1)[1] if what.startswith(("flows/", "workflows/")) else None
+        name = one_line(labels.get((root, slug), slug)) if slug else what
+        lines.append(f"{root}: {action} {name}" + (f" ({what})" if slug else ""))
+    failures = result.failures
+    lines += [f.line() for f in failures]
+    lines += [f"{s.name}: FAILED as a whole: {s.error}; nothing of it changed" for s in result.sources if s.error]
+    if message:
+        summary = one_line(message)
+    else:
+        bits = [f"{n} {action}" for action, n in counts.items() if n]
+        if failures:
+            bits.append(f"{len(failures)} failed")
+        summary = "flowvault backup: " + (", ".join(bits) or "index updated")
+        names = sorted({root for root, _ in per_item})
+        if names:
+            summary += f" ({', '.join(names)})"
+    return summary + "\n\n" + "\n".join(lines) + "\n" if lines else summary + "\n"
