@@ -58,7 +58,7 @@ def _create_temp(path: Path) -> tuple[int, str]:
     for _ in range(100):
         tmp = os.path.join(path.parent, f".{path.name[:40]}{TMP_MARK}{os.getpid()}-{next(_temp_names)}")
         try:
-            return os.open(tmp, _TEMP_FLAGS, 0o600), tmp
+            return os.open(tmp, _TEMP_FLAGS, 0o666), tmp  # the umask applies, as to any file git writes
         except FileExistsError:  # left by a killed run with the same pid: take the next name
             continue
         except FileNotFoundError:

@@ -246,3 +246,16 @@ def test_a_repository_above_the_ceiling_is_not_taken_for_the_vault(tmp_path, mon
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path / "team"))
     with pytest.raises(NoVaultError, match="not a git repository; run `flowvault init"):
         Vault.open(inner)
+
+
+def test_snapshot_files_follow_the_umask_like_files_git_writes(tmp_path):
+    import os
+
+    git(tmp_path, "init", "-q", str(tmp_path))
+    vault = Vault.open(tmp_path)
+    old = os.umask(0o022)
+    try:
+        vault.write("src/index.json", b"{}\n")
+    finally:
+        os.umask(old)
+    assert (vault.snapshots / "src" / "index.json").stat().st_mode & 0o777 == 0o644
