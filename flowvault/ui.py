@@ -16,7 +16,8 @@ from typing import IO
 from flowvault.masking import mask
 
 
-def _interactive(stream: IO[str]) -> bool:
+def is_interactive(stream: IO[str]) -> bool:
+    """True when `stream` is a terminal a person watches: animate there; print plain lines everywhere else."""
     try:
         # CI set: a log, even when the runner gives a pseudo-terminal (as flowvault.launch.progress does)
         return stream.isatty() and os.environ.get("TERM") != "dumb" and not os.environ.get("CI")
@@ -58,7 +59,7 @@ class UI:
 
     def __init__(self, stream: IO[str] | None = None, *, interactive: bool | None = None, quiet: bool = False) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self.interactive = _interactive(self.stream) if interactive is None else interactive
+        self.interactive = is_interactive(self.stream) if interactive is None else interactive
         self.color = self.interactive and not os.environ.get("NO_COLOR")
         self.quiet = quiet
         self._lock = threading.Lock()

@@ -8,13 +8,7 @@ import sys
 from typing import IO
 
 from flowvault.masking import mask
-
-
-def interactive(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty() and os.environ.get("TERM") != "dumb" and not os.environ.get("CI")
-    except (AttributeError, ValueError):
-        return False
+from flowvault.ui import is_interactive
 
 
 class LineProgress:
@@ -74,4 +68,4 @@ def progress_for(name: str, stream: IO[str] | None = None, *, quiet: bool = Fals
         progress = NullProgress()
         progress.close = lambda: None  # type: ignore[attr-defined]
         return progress
-    return BarProgress(name, stream) if interactive(stream) else LineProgress(name, stream)
+    return BarProgress(name, stream) if is_interactive(stream) else LineProgress(name, stream)
