@@ -48,10 +48,6 @@ class NoVaultError(UsageError):
     """The vault folder is missing or not inside a git repository: run `flowvault init`."""
 
 
-class NotReadyError(UsageError):
-    """A command whose implementation has not landed yet."""
-
-
 # --- a remote system or the repo failed (exit 3) -----------------------------------------------------------
 
 
