@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import os
+from pathlib import Path
 
 from flowvault.backup_index import (
     FORMAT, INDEX, is_stale, item_paths, load_index, read_index_doc, redaction_stamp, remove_orphans,
@@ -32,6 +34,22 @@ from flowvault.ui import UI
 # thread of the client until its Retry-After (retry.Gate), so a busy licence slows the burst down rather than
 # failing it; --jobs lowers the cap for a licence that other tools use heavily.
 DEFAULT_JOBS = 16
+KEY_FILE_ENV = "FLOWVAULT_REDACT_KEY_FILE"  # where the fingerprints' key is, when not in FLOWVAULT_REDACT_KEY
+
+
+def _key_file(config, vault) -> Path | None:
+    """[vault].redact_key_file, else $FLOWVAULT_REDACT_KEY_FILE; refused inside the vault's repository, where the key
+    would sit next to the fingerprints it protects (and could be committed by anyone)."""
+    raw = getattr(config.vault, "redact_key_file", None) or os.environ.get(KEY_FILE_ENV)
+    if not raw:
+        return None
+    path = Path(raw).expanduser().resolve()
+    try:
+        path.relative_to(vault.root.resolve())
+    except ValueError:
+        return path
+    raise ConfigError(f"redact key file {path} is inside the vault repository {vault.root}; keep it outside "
+                      f"(e.g. ~/.config/flowvault/redact.key), or use {KEY_FILE_ENV} / FLOWVAULT_REDACT_KEY")
 
 
 def select_sources(config, names: tuple[str, ...] | list[str]) -> list[str]:
@@ -62,7 +80,8 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
     names = select_sources(config, sources)
     jobs = jobs or DEFAULT_JOBS
     vault = Vault.open(vault_dir)
-    redactor = Redactor.from_environment(getattr(config.vault, "redact", ()) or ())
+    redactor = Redactor.from_environment(getattr(config.vault, "redact", ()) or (),
+                                         key_file=_key_file(config, vault))
     if not redactor.keyed:
         ui.warn(f"{ENV_KEY} is not set: secrets are stored as {{\"redacted\": true}}, so a changed secret does not "
                 f"show in diffs; set {ENV_KEY} to a random secret to store keyed fingerprints", once="redact-key")

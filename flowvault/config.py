@@ -43,6 +43,7 @@ class VaultConfig:
     path: Path  # resolved relative to the config file's folder
     remote: str | None = None
     redact: tuple[str, ...] = ()
+    redact_key_file: Path | None = None  # the key of the secrets' fingerprints, kept outside the repository
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ class _Parser:
 
     def vault(self, table: dict) -> VaultConfig:
         where = "[vault]"
-        self.check_keys(table, ("path", "remote", "redact"), where)
+        self.check_keys(table, ("path", "remote", "redact", "redact_key_file"), where)
         raw_path = self.expand(self.typed(table.get("path", "."), str, "path", where), "path", where)
         remote = table.get("remote")
         if remote is not None:
@@ -197,7 +198,11 @@ class _Parser:
         if not isinstance(redact, list) or not all(isinstance(p, str) for p in redact):
             raise self.error(where, f"redact must be a list of name patterns (strings), not {_kind(redact)}")
         vault_path = (self.path.parent / Path(raw_path).expanduser()).resolve()
-        return VaultConfig(path=vault_path, remote=remote, redact=tuple(redact))
+        key_file = table.get("redact_key_file")
+        if key_file is not None:
+            raw_key = self.expand(self.typed(key_file, str, "redact_key_file", where), "redact_key_file", where)
+            key_file = (self.path.parent / Path(raw_key).expanduser()).resolve()
+        return VaultConfig(path=vault_path, remote=remote, redact=tuple(redact), redact_key_file=key_file)
 
     # --- [sources.NAME] / [launchers.NAME] --------------------------------------------------------------------------
 

@@ -202,7 +202,7 @@ def test_unknown_key_suggests_the_close_one():
 
 def test_unknown_key_without_close_match_lists_keys():
     message = error_of('[vault]\nzzz = 1\n')
-    assert message == "/cfg/flowvault.toml: [vault] unknown key 'zzz'; valid keys: path, remote, redact"
+    assert message == "/cfg/flowvault.toml: [vault] unknown key 'zzz'; valid keys: path, remote, redact, redact_key_file"
     assert "did you mean 'sources'?" in error_of('[source.prod]\ntype = "davinci"\n')
 
 
