@@ -5,7 +5,7 @@ import json
 import pytest
 
 from flowvault.errors import ConfigError
-from flowvault.restore import scrub_secrets, supplied_secrets
+from flowvault.restore_secrets import scrub_secrets, supplied_secrets
 from flowvault.sandbox.tomlw import dumps as toml_dumps
 from flowvault.sources.davinci import Settings
 from tests.restore.restore_helpers import API_SUCCESS, SECRET_MARKERS, by_name, hook
