@@ -136,11 +136,12 @@ def commit_message(changes, result: BackupResult, labels: dict, message: str | N
         else:
             key = (root, "/".join(parts[1:]))
         per_item.setdefault(key, set()).add(change.status)
-    counts = {"added": 0, "changed": 0, "removed": 0}
+    counts: dict[tuple[str, str], int] = {}  # (kind, action) -> items, kind: flow | workflow | file
     lines = []
     for (root, what), statuses in sorted(per_item.items()):
         action = "added" if statuses == {"A"} else "removed" if statuses == {"D"} else "changed"
-        counts[action] += 1
+        kind = {"flows": "flow", "workflows": "workflow"}.get(what.split("/", 1)[0], "file")
+        counts[(kind, action)] = counts.get((kind, action), 0) + 1
         slug = what.split("/", 1)[1] if what.startswith(("flows/", "workflows/")) else None
         name = one_line(labels.get((root, slug), slug)) if slug else what
         lines.append(f"{root}: {action} {name}" + (f" ({what})" if slug else ""))
@@ -150,7 +151,9 @@ def commit_message(changes, result: BackupResult, labels: dict, message: str | N
     if message:
         summary = one_line(message)
     else:
-        bits = [f"{n} {action}" for action, n in counts.items() if n]
+        bits = [f"{n} {kind}{'s' if n > 1 else ''} {action}"  # as `flowvault log` counts them
+                for kind in ("flow", "workflow", "file") for action in ("added", "changed", "removed")
+                if (n := counts.get((kind, action)))]
         if failures:
             bits.append(f"{len(failures)} failed")
         summary = "flowvault backup: " + (", ".join(bits) or "index updated")

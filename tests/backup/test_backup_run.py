@@ -104,7 +104,7 @@ def test_first_run_commits_everything_then_nothing(setup):
     files = git(vault.path, "show", "--name-only", "--format=", "HEAD").split()
     assert "snapshots/prod/flows/sign-on/flow.json" in files and "snapshots/prod/index.json" in files
     msg = git(vault.path, "log", "-1", "--format=%B")
-    assert msg.startswith("flowvault backup: 4 added (prod)")
+    assert msg.startswith("flowvault backup: 3 flows added, 1 file added (prod)")
     assert "prod: added Sign On (flows/sign-on)" in msg
     idx = index(vault)
     assert idx["flows"]["f1"]["slug"] == "sign-on"
