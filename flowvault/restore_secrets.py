@@ -43,7 +43,8 @@ def scrub_secrets(raw: dict, current: dict | None, supplied: Mapping[str, str] |
     """
     supplied = supplied or {}
     report = []
-    for path in sorted(_walk_redacted(raw), key=lambda p: [str(x) for x in p], reverse=True):
+    # Last path first, list indices compared as numbers: deleting item 10 must not shift item 9 (as "10" < "9" would).
+    for path in sorted(_walk_redacted(raw), key=_path_order, reverse=True):
         _ok, parent = _get(raw, path[:-1])
         name = next((n for n in secret_names(raw, path) if n in supplied), None)
         where = _node_path(raw, path, current)
@@ -64,6 +65,10 @@ def scrub_secrets(raw: dict, current: dict | None, supplied: Mapping[str, str] |
     if any(True for _ in _walk_redacted(raw)):  # pragma: no cover - the loop above removes every marker
         raise FlowvaultError("internal error: a redacted value would have been sent; nothing was written")
     return report
+
+
+def _path_order(path: tuple) -> list[tuple]:
+    return [(0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in path]
 
 
 def secret_names(raw: dict, path: tuple) -> list[str]:

@@ -80,3 +80,14 @@ def test_an_imported_flow_gets_the_value_named_in_the_config(world, other, monke
     text = json.dumps(flow)
     assert "SBXSECRET-other-environment-key" in text
     assert not any(m in text for m in SECRET_MARKERS)
+
+
+def test_markers_in_a_long_list_are_left_out_without_shifting_the_others():
+    from flowvault.restore_secrets import scrub_secrets
+
+    items = [f"item-{i}" for i in range(12)]
+    items[9] = {"redacted": "hmac-sha256:000000000009"}
+    items[10] = {"redacted": "hmac-sha256:000000000010"}
+    raw = {"graphData": {"elements": {"nodes": []}}, "settings": {"sensitiveInfoFields": items}}
+    scrub_secrets(raw, None)
+    assert raw["settings"]["sensitiveInfoFields"] == [f"item-{i}" for i in range(12) if i not in (9, 10)]
