@@ -289,8 +289,8 @@ def test_unreachable_after_retries(make_client):
         port = s.getsockname()[1]
     client = Client(f"http://127.0.0.1:{port}/v1", source="prod", max_retries=1, backoff_factor=0.01)
     with pytest.raises(RemoteError, match=r"^prod: GET /v1/flows -> unreachable \(.*refused") as info:
-        client.get_json("/flows", params={"api_key": "never-shown-0001"})
-    assert "never-shown-0001" not in str(info.value) and "api_key" not in str(info.value)
+        client.get_json("/flows", params={"api_key": "fake-never-shown-0001"})
+    assert "fake-never-shown-0001" not in str(info.value) and "api_key" not in str(info.value)
 
 
 def test_every_call_has_a_timeout(server, make_client):
@@ -365,10 +365,10 @@ def test_401_refreshes_credentials_once(server, make_client):
 def test_error_names_service_message_but_not_the_query_string(server, make_client):
     server.script("/v1/dataflows/d1/start", (404, {}, {"code": 404, "reason": "Not Found", "message": "no dataflow d1"}))
     with pytest.raises(RemoteError) as info:
-        make_client().post("/dataflows/d1/start", retry=False, params={"api_key": "query-secret-9876", "await": "true"})
+        make_client().post("/dataflows/d1/start", retry=False, params={"api_key": "fake-query-secret-9876", "await": "true"})
     message = str(info.value)
     assert message == "prod: POST /v1/dataflows/d1/start -> 404: Not Found: no dataflow d1"
-    assert "query-secret-9876" not in message and "api_key" not in message and "await" not in message
+    assert "fake-query-secret-9876" not in message and "api_key" not in message and "await" not in message
 
 
 def test_error_status_returned_when_the_caller_reads_error_bodies(server, make_client):
@@ -414,7 +414,7 @@ def test_secrets_are_masked_in_errors_and_logs(server, make_client):
         client = make_client(headers={"X-SK-API-KEY": "header-secret-5678"})
         with pytest.raises(RemoteError) as info:
             client.post("/start", retry=False, json={})
-        client.get_json("/read", params={"api_key": "param-secret-4242"})
+        client.get_json("/read", params={"api_key": "fake-param-secret-4242"})
     finally:
         for lg, (level, _) in zip(loggers, saved):
             lg.removeHandler(handler)
@@ -425,9 +425,9 @@ def test_secrets_are_masked_in_errors_and_logs(server, make_client):
     text = "\n".join(lines)
     assert "prod: GET /v1/read -> 200 (" in text and "ms)" in text  # -vv: method, path, status, ms
     assert "GET /v1/read -> 503; retry 1" in text
-    for secret in ("header-secret-5678", "param-secret-4242", "registered-secret-1234"):
+    for secret in ("header-secret-5678", "fake-param-secret-4242", "registered-secret-1234"):
         assert secret not in text
-    assert server.requests[-1]["query"] == {"api_key": ["param-secret-4242"]}  # sent, just never shown
+    assert server.requests[-1]["query"] == {"api_key": ["fake-param-secret-4242"]}  # sent, just never shown
 
 
 def test_import_is_cheap():

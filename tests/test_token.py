@@ -129,13 +129,13 @@ def test_client_secret_post(server):
 
 def test_bad_secret_is_an_auth_error_naming_the_variable(server):
     TokenEndpoint(server)
-    tokens = provider(server, client_secret="a-wrong-secret-4711")
+    tokens = provider(server, client_secret="fake-a-wrong-secret-4711")
     with pytest.raises(AuthError) as info:
         tokens.token()
     message = str(info.value)
     assert message.startswith(f"prod: POST {TOKEN_PATH} -> 401: check FLOWVAULT_PROD_CLIENT_SECRET")
     assert "invalid_client" in message
-    assert "a-wrong-secret-4711" not in message
+    assert "fake-a-wrong-secret-4711" not in message
     assert server.calls[TOKEN_PATH] == 1  # a refused secret is not retried
 
 

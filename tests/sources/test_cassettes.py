@@ -110,7 +110,7 @@ def test_launchers_toml_secrets_are_only_references():
 
 
 def test_the_secret_grep_catches_what_an_unscrubbed_recording_would_hold():
-    leaks = ["Authorization:\n  - Bearer eyJhbGciOiJSUzI1NiJ9.abc",
+    leaks = ["Authorization:\n  - Bearer eyJhbGciOiJSUzI1NiJ9.abc",  # a fake JWT head: the grep must catch it
              "      X-SK-API-KEY:\n      - 0123456789",
              "uri: http://127.0.0.1:5000/start?api_key=k3y",
              '{"access_token": "eyJraWQiOi"}',
