@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from flowvault.cli import cli
 from flowvault.sandbox.server import Sandbox
+from helpers import sandbox_and_vault
 
 MAX_UNCHANGED_REQUESTS = 8  # per source, whatever the number of flows (issue #4)
 
@@ -38,12 +39,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWVAULT_LOCK_TIMEOUT", "5")
     # Exports of a faulted flow answer 500 every time: do not spend the real backoff on them.
     monkeypatch.setattr("flowvault.retry.Policy.backoff", lambda self, attempt: 0.0)
-    with Sandbox(port=0) as sb:
-        vault = tmp_path / "vault"
-        result = CliRunner().invoke(cli, ["init", str(vault)])
-        assert result.exit_code == 0, result.output
-        (vault / "flowvault.toml").unlink()
-        sb.write_config(vault / "flowvault.toml")
+    with sandbox_and_vault(tmp_path) as (sb, vault):
         yield sb, vault
 
 

@@ -10,6 +10,7 @@ from flowvault.sandbox.server import Sandbox
 from flowvault.sandbox.tomlw import dumps as toml_dumps
 
 from tests.restore.restore_helpers import SUBFLOW_1, SUBFLOW_1_FILE, World
+from helpers import sandbox_and_vault
 
 
 @pytest.fixture
@@ -18,12 +19,7 @@ def world(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "sandbox")
     monkeypatch.setenv("FLOWVAULT_REDACT_KEY", "test-redaction-key-0001")
     monkeypatch.setenv("FLOWVAULT_LOCK_TIMEOUT", "5")
-    with Sandbox(port=0) as sb:
-        vault = tmp_path / "vault"
-        result = CliRunner().invoke(cli, ["init", str(vault)])
-        assert result.exit_code == 0, result.output
-        (vault / "flowvault.toml").unlink()
-        sb.write_config(vault / "flowvault.toml")
+    with sandbox_and_vault(tmp_path) as (sb, vault):
         yield World(sb, vault)
 
 
