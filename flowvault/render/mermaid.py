@@ -70,10 +70,14 @@ def flowchart(flow: dict, *, marks: dict[str, str] | None = None, only: set[str]
         cond = condition.get("value") if isinstance(condition, dict) else None
         arrow = f'-->|"{escape(cond)}"|' if isinstance(cond, str) and cond else "-->"
         out.append(f"  {ids[src]} {arrow} {ids[tgt]}")
-    used = {m for nid, m in marks.items() if nid in ids}
-    for mark in sorted(used):
+    return _finish(out, ids, marks, keep)
+
+
+def _finish(out: list[str], ids: dict, marks: dict, order) -> str:
+    """The chart's text: `out` plus a class line per highlight kind (changed/added/...) for the nodes drawn."""
+    for mark in sorted({m for nid, m in marks.items() if nid in ids}):
         out.append(f"  classDef {mark} {CLASSES[mark]}")
-        out.append(f"  class {','.join(ids[nid] for nid in keep if marks.get(nid) == mark)} {mark}")
+        out.append(f"  class {','.join(ids[n] for n in order if n in ids and marks.get(n) == mark)} {mark}")
     return "\n".join(out) + "\n"
 
 
@@ -116,11 +120,7 @@ def workflow_chart(elements: dict, *, marks: dict[str, str] | None = None, direc
             cond = flow.get("conditionExpression") or flow.get("name")
             arrow = f'-->|"{escape(cond)}"|' if isinstance(cond, str) and cond.strip() else "-->"
             out.append(f"  {ids[src]} {arrow} {ids[tgt]}")
-    used = {m for nid, m in marks.items() if nid in ids}
-    for mark in sorted(used):
-        out.append(f"  classDef {mark} {CLASSES[mark]}")
-        out.append(f"  class {','.join(ids[n] for n in sorted(nodes) if marks.get(n) == mark)} {mark}")
-    return "\n".join(out) + "\n"
+    return _finish(out, ids, marks, sorted(nodes))
 
 
 def entry_chart(entry) -> str:
