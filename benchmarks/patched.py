@@ -16,21 +16,6 @@ def nofsync() -> None:
     os.fsync = lambda fd: None
 
 
-def fastjson() -> None:
-    """canonical.dumps through orjson (C) instead of json's pure-Python indent encoder.
-
-    Not byte-identical for floats with an exponent (orjson writes 1e50, json 1e+50): a measure of the gain only.
-    """
-    import orjson
-
-    from flowvault.normalize import canonical
-
-    def dumps(obj):
-        return orjson.dumps(canonical._plain(obj), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
-
-    canonical.dumps = dumps
-
-
 def nonetrc() -> None:
     """requests reads ~/.netrc on every request of a session with trust_env and no session auth; skip it."""
     import requests.sessions
@@ -38,8 +23,8 @@ def nonetrc() -> None:
     requests.sessions.get_netrc_auth = lambda url, raise_errors=False: None
 
 
-# redactcache and indexlabels landed in the product (Redactor.matches, backup_records.item_labels) and were dropped here.
-PATCHES = {f.__name__: f for f in (nofsync, fastjson, nonetrc)}
+# fastjson (orjson), redactcache and indexlabels landed in the product (Redactor.matches, backup_records.item_labels) and were dropped here.
+PATCHES = {f.__name__: f for f in (nofsync, nonetrc)}
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """What the profile's suggested fixes would buy, measured side by side with the product as it is.
 
-    python3 benchmarks/whatif.py [--patches nofsync,fastjson,...] [--repeat 3]
+    python3 benchmarks/whatif.py [--patches nofsync,nonetrc] [--repeat 3]
 
 Backs up the same 100 flows as row 1 (sandbox subprocess, --latency-ms 50) with the product as it is and with
 the patches of benchmarks/patched.py applied, full (--jobs 1 and default) and unchanged re-runs, interleaved.
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import bench_backup, corpus  # noqa: E402
 from benchmarks.procs import FLOWVAULT, SandboxProcess, median, run  # noqa: E402
 
-ALL = "nofsync,fastjson,nonetrc"
+ALL = "nofsync,nonetrc"
 
 
 def sandbox_listing(flows_dir: Path, repeat: int = 5) -> tuple[float, float]:

@@ -220,7 +220,7 @@ def _backup_source(vault, source, report: SourceReport, started: tuple, *, redac
 
 def _export_source(vault, source, report: SourceReport, listing, extras_future, *, redactor, full: bool, jobs: int,
                    ui: UI) -> None:
-    from flowvault.normalize.canonical import content_hash, dumps
+    from flowvault.normalize.canonical import content_hash, dumpb
 
     root, kind, nested = report.name, source.kind, source.nested
     index_doc = read_index_doc(vault, root)
@@ -343,7 +343,7 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
 
     doc = {"format": FORMAT, "source": root, "type": report.type, "redaction": redaction,
            kind: dict(sorted(final.items())), "extras": dict(sorted(extras.items()))}
-    vault.write(f"{root}/{INDEX}", dumps(doc))  # last: a run killed before this re-exports what it had started
+    vault.write(f"{root}/{INDEX}", dumpb(doc))  # last: a run killed before this re-exports what it had started
     summary = f"{root}: {report.listed} listed, {report.exported} exported, {report.unchanged} unchanged"
     if report.removed:
         summary += f", {len(report.removed)} removed"

@@ -49,9 +49,9 @@ class Settings:
 
 
 def _dumps(obj: Any) -> bytes:
-    from flowvault.normalize.canonical import dumps
+    from flowvault.normalize.canonical import dumpb
 
-    return dumps(obj).encode("utf-8")
+    return dumpb(obj)
 
 
 def _strip(obj: dict) -> dict:

@@ -191,9 +191,9 @@ class Source:
             meta = {"key": item.id, "deployed": None}
         if item.id in self._files:
             meta = {**meta, "file": self._files[item.id][0]}
-        from flowvault.normalize.canonical import dumps
+        from flowvault.normalize.canonical import dumpb
 
-        files[JSON_SUFFIX] = dumps(meta).encode("utf-8")
+        files[JSON_SUFFIX] = dumpb(meta)
         return [Entry(item.id, item.name, files, stamp=item.stamp)]
 
     def extras(self) -> Iterator[tuple[str, Any]]:
