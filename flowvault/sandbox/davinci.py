@@ -85,9 +85,12 @@ class DaVinci:
         return out
 
     def export(self, flow: dict, number: int, values: bool) -> dict:
-        """DaVinciExportFlowVersionResponse, in the field order of seed 002's example."""
+        """DaVinciExportFlowVersionResponse, in the field order of seed 002's example.
+
+        Shares its nested objects with the store (a deep copy of every graph was most of an export's time, under the
+        sandbox lock): serialize it under ctx.lock, or deep-copy it before changing anything inside."""
         version = flow["versions"][str(number)]
-        content = copy.deepcopy(version["content"])
+        content = dict(version["content"])
         out = {
             "_links": {"self": _link(f"{self.api}/flows/{flow['id']}/versions/{number}"), "environment": _link(self.api)},
             "flow": {"id": flow["id"], "name": content.pop("name", "")},
@@ -98,9 +101,7 @@ class DaVinci:
         variables = content.pop("variables", None)
         if variables:
             if not values:
-                for var in variables:
-                    (var.get("fields") or {}).pop("value", None)
-                    var.pop("value", None)
+                variables = [_without_value(var) for var in variables]
             out["variables"] = variables  # seed 002: a flow without variables has no `variables` key
         out["enabled"] = content.pop("enabled", True)
         # The spec requires publishedVersion; for a never-deployed flow it is 0, as in legacy exports of such flows
@@ -186,6 +187,14 @@ class DaVinci:
 # The field order of seed 002's real example; fields it does not show go before the dates.
 _EXPORT_ORDER = ("_links", "flow", "environment", "description", "version", "variables", "enabled", "publishedVersion",
                  "connectors", "settings", "color", "graphData", "inputSchema", "outputSchema", "trigger")
+
+
+def _without_value(var: dict) -> dict:
+    """A copy of a flow variable without its value (includeVariableValues false)."""
+    var = {k: v for k, v in var.items() if k != "value"}
+    if isinstance(var.get("fields"), dict):
+        var["fields"] = {k: v for k, v in var["fields"].items() if k != "value"}
+    return var
 
 
 def _export_rank(key: str) -> int:
@@ -355,7 +364,7 @@ def register(router: Router, ctx: SandboxContext) -> None:
             if body.get("includeSubFlows"):
                 content = flow["versions"][str(number)]["content"]
                 out["_embedded"] = [dv.export(sub, n, values) for sub, n in store.resolve_subflows(content, flow["id"])]
-        return json_response(200, out)
+            return json_response(200, out)  # under the lock: `out` shares the store's objects
 
     # --- variables
 
@@ -442,7 +451,7 @@ def register(router: Router, ctx: SandboxContext) -> None:
         edits = _body_object(request)
         with ctx.lock:
             flow = store.flow(request.params["flowId"])
-            doc = dv.export(flow, flow["currentVersion"], values=True)
+            doc = copy.deepcopy(dv.export(flow, flow["currentVersion"], values=True))
             for pointer, value in edits.items():
                 _pointer_set(doc, pointer, value)
             content = content_of(doc, "platform")
