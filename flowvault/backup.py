@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import os
+import threading
 from pathlib import Path
 
 from flowvault.backup_index import (
@@ -290,8 +291,10 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
 
     settled = getattr(source, "settled", ())  # files the source may keep as stored (Source.settle)
 
-    def store(entry: Entry) -> None:
-        slug = slugs.assign(entry.id, entry.name)
+    lock = threading.Lock()  # guards slugs, final and failed_ids: workers store side by side
+
+    def write_files(entry: Entry, slug: str) -> dict:
+        """Write one flow's (or workflow's) files; its index.json record."""
         paths = item_paths(root, kind, nested, slug, entry.files)
         if entry.id in prev:  # e.g. DaVinci: a rewrite by the service alone keeps the stored flow.json
             for fname in settled:
@@ -308,30 +311,44 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
                   "files": {f: content_hash(d) for f, d in sorted(entry.files.items())}}
         if entry.parent:
             record["parent"] = entry.parent
-        final[entry.id] = record
+        return record
+
+    def export_and_store(item) -> Exception | None:
+        """Export `item` and write its files, on the worker that exported it, so that files are on disk as soon as
+        their export arrives (one collecting thread fell 0.35 s behind 16 exports: issue 8). Returns the error of
+        an export that failed; a write that fails raises, and fails the source (a full disk is not one item's)."""
+        try:
+            entries = source.export(item)
+        except Exception as e:  # noqa: BLE001 - any failure of one item: keep its previous copy
+            return e
+        for entry in entries:
+            with lock:
+                if entry.parent and entry.id in listed:
+                    continue  # a listed subflow is stored from its own export, once
+                if entry.parent and entry.id in final and not final[entry.id].get("parent"):
+                    continue
+                slug = slugs.assign(entry.id, entry.name)
+            record = write_files(entry, slug)
+            with lock:
+                final[entry.id] = record
+        return None
 
     with ui.progress(root, total=len(todo)) as task:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix=root) as pool:
-            futures = {pool.submit(source.export, item): item for item in todo}
+            futures = {pool.submit(export_and_store, item): item for item in todo}
             try:
                 for future in concurrent.futures.as_completed(futures):
                     item = futures[future]
-                    try:
-                        entries = future.result()
-                    except Exception as e:  # noqa: BLE001 - any failure of one item: keep its previous copy
-                        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+                    error = future.result()
+                    if error is not None:
+                        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
                         report.failed.append(Failure(root, item.name, item.id, reason))
-                        failed_ids.add(item.id)
-                        if item.id in prev:
-                            final[item.id] = prev[item.id]
+                        with lock:
+                            failed_ids.add(item.id)
+                            if item.id in prev:
+                                final[item.id] = prev[item.id]
                         task.advance(f"FAILED {item.name}")
                         continue
-                    for entry in entries:
-                        if entry.parent and entry.id in listed:
-                            continue  # a listed subflow is stored from its own export, once
-                        if entry.parent and entry.id in final and not final[entry.id].get("parent"):
-                            continue
-                        store(entry)
                     report.exported += 1
                     task.advance(item.name)
             except BaseException:
