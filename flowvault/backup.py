@@ -38,19 +38,33 @@ DEFAULT_JOBS = 16
 KEY_FILE_ENV = "FLOWVAULT_REDACT_KEY_FILE"  # where the fingerprints' key is, when not in FLOWVAULT_REDACT_KEY
 
 
-def _key_file(config, vault) -> Path | None:
-    """[vault].redact_key_file, else $FLOWVAULT_REDACT_KEY_FILE; refused inside the vault's repository, where the key
-    would sit next to the fingerprints it protects (and could be committed by anyone)."""
+def _key_file(config) -> Path | None:
+    """[vault].redact_key_file, else $FLOWVAULT_REDACT_KEY_FILE (see _refuse_key_file_inside)."""
     raw = getattr(config.vault, "redact_key_file", None) or os.environ.get(KEY_FILE_ENV)
-    if not raw:
-        return None
-    path = Path(raw).expanduser().resolve()
+    return Path(raw).expanduser().resolve() if raw else None
+
+
+def _refuse_key_file_inside(path: Path | None, vault) -> None:
+    """ConfigError if the key file is inside the vault's repository, where the key would sit next to the
+    fingerprints it protects (and could be committed by anyone)."""
+    if path is None:
+        return
     try:
         path.relative_to(vault.root.resolve())
     except ValueError:
-        return path
+        return
     raise ConfigError(f"redact key file {path} is inside the vault repository {vault.root}; keep it outside "
                       f"(e.g. ~/.config/flowvault/redact.key), or use {KEY_FILE_ENV} / FLOWVAULT_REDACT_KEY")
+
+
+def _abandon(made) -> None:
+    """Stop what `made` (started sources) asked for, and close their clients: the run ends before using them."""
+    for _name, _cfg, source, started in made:
+        for future in started or ():
+            future.cancel()
+        if started is not None:
+            with contextlib.suppress(Exception):
+                source.close()
 
 
 def select_sources(config, names: tuple[str, ...] | list[str]) -> list[str]:
@@ -73,21 +87,19 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                source_factory=None) -> BackupResult:
     """Back up the selected sources into the vault and commit; PartialBackupError (with .result) if items failed."""
     from flowvault.normalize.redact import ENV_KEY, Redactor
-    from flowvault.vault import Vault
 
     ui = ui or UI()
     if push and not commit:
         raise UsageError("--push needs a commit; drop --no-commit or --push")
     names = select_sources(config, sources)
     jobs = jobs or DEFAULT_JOBS
-    vault = Vault.open(vault_dir)
-    redactor = Redactor.from_environment(getattr(config.vault, "redact", ()) or (),
-                                         key_file=_key_file(config, vault))
+    key_file = _key_file(config)
+    redactor = Redactor.from_environment(getattr(config.vault, "redact", ()) or (), key_file=key_file)
     if not redactor.keyed:
         ui.warn(f"{ENV_KEY} is not set: secrets are stored as {{\"redacted\": true}}, so a changed secret does not "
                 f"show in diffs; set {ENV_KEY} to a random secret to store keyed fingerprints", once="redact-key")
     result = BackupResult([])
-    with _short_gil_slices(), _rare_gc(), vault.lock(), \
+    with _short_gil_slices(), _rare_gc(), \
             concurrent.futures.ThreadPoolExecutor(2 * len(names), thread_name_prefix="early") as early:
         made = []
         for name in names:
@@ -101,51 +113,61 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
             # source's round trips then overlap the other sources' work (an unchanged run is little else).
             # Each source's client still caps its own requests in flight (--jobs).
             made.append((name, src_cfg, source, _start(early, source)))
+        # The vault is opened while those first round trips are in flight: importing git and asking it where the
+        # repository is took ~60 ms before the first request could leave (issue 8).
+        try:
+            from flowvault.vault import Vault
 
-        def one(name, src_cfg, source, started, report) -> None:
-            if started is None:
-                report.error = str(source)
-                ui.info(f"{name}: FAILED: {source}")
-                return
-            try:
-                _backup_source(vault, source, report, started, redactor=redactor, full=full, jobs=jobs, ui=ui)
-            except (FlowvaultError, OSError) as e:
-                if isinstance(e, UsageError):
-                    raise
-                report.error = str(e).splitlines()[0] if str(e) else type(e).__name__
-                ui.info(f"{name}: FAILED, nothing of it changed: {report.error}")
-            finally:
-                with contextlib.suppress(Exception):
-                    source.close()
-
-        runs = [(*m, SourceReport(m[0], m[1].type)) for m in made]
-        result.sources += [r[-1] for r in runs]
-        if len(runs) > 1 and jobs > 1 and not getattr(ui, "interactive", False):
-            # Sources export side by side (each into its own folder; index.json per source, one commit at the end).
-            # Not on a terminal, where a progress bar is a live display and only one can be shown at a time.
-            with concurrent.futures.ThreadPoolExecutor(len(runs), thread_name_prefix="source") as pool:
-                futures = [pool.submit(one, *r) for r in runs]
+            vault = Vault.open(vault_dir)
+            _refuse_key_file_inside(key_file, vault)
+        except BaseException:
+            _abandon(made)
+            raise
+        with vault.lock():
+            def one(name, src_cfg, source, started, report) -> None:
+                if started is None:
+                    report.error = str(source)
+                    ui.info(f"{name}: FAILED: {source}")
+                    return
                 try:
-                    for future in futures:
-                        future.result()
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
-        else:
-            for r in runs:
-                one(*r)
-        every_source_failed = all(report.error for report in result.sources)
-        if commit and not every_source_failed:  # nothing was exported: nothing to commit (not even a .gitkeep)
-            sha, changes = vault.commit(lambda ch: commit_message(ch, result, item_labels(vault, ch), message))
-            result.commit, result.changes, result.committed = sha, changes, sha is not None
-        else:
-            vault.sync()  # durable even uncommitted (Vault.commit syncs itself)
-            result.changes = vault.pending_changes()
-            result.commit = vault.head()
-        if push:
-            vault.push(getattr(config.vault, "remote", None))
-            result.pushed = True
+                    _backup_source(vault, source, report, started, redactor=redactor, full=full, jobs=jobs, ui=ui)
+                except (FlowvaultError, OSError) as e:
+                    if isinstance(e, UsageError):
+                        raise
+                    report.error = str(e).splitlines()[0] if str(e) else type(e).__name__
+                    ui.info(f"{name}: FAILED, nothing of it changed: {report.error}")
+                finally:
+                    with contextlib.suppress(Exception):
+                        source.close()
+
+            runs = [(*m, SourceReport(m[0], m[1].type)) for m in made]
+            result.sources += [r[-1] for r in runs]
+            if len(runs) > 1 and jobs > 1 and not getattr(ui, "interactive", False):
+                # Sources export side by side (each into its own folder; index.json per source, one commit at the end).
+                # Not on a terminal, where a progress bar is a live display and only one can be shown at a time.
+                with concurrent.futures.ThreadPoolExecutor(len(runs), thread_name_prefix="source") as pool:
+                    futures = [pool.submit(one, *r) for r in runs]
+                    try:
+                        for future in futures:
+                            future.result()
+                    except BaseException:
+                        for future in futures:
+                            future.cancel()
+                        raise
+            else:
+                for r in runs:
+                    one(*r)
+            every_source_failed = all(report.error for report in result.sources)
+            if commit and not every_source_failed:  # nothing was exported: nothing to commit (not even a .gitkeep)
+                sha, changes = vault.commit(lambda ch: commit_message(ch, result, item_labels(vault, ch), message))
+                result.commit, result.changes, result.committed = sha, changes, sha is not None
+            else:
+                vault.sync()  # durable even uncommitted (Vault.commit syncs itself)
+                result.changes = vault.pending_changes()
+                result.commit = vault.head()
+            if push:
+                vault.push(getattr(config.vault, "remote", None))
+                result.pushed = True
     for failure in result.failures:
         ui.info(failure.line())
     whole = [s for s in result.sources if s.error]
