@@ -70,6 +70,8 @@ class TokenProvider:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
+        self._replacing = False  # the next token replaces one a call got a 401 with
+        self._replacement: str | None = None  # the token fetched that way (see invalidate)
         self.requests = 0  # token calls made (for -v output and tests)
         if client is None:
             from flowvault.http import Client
@@ -109,11 +111,16 @@ class TokenProvider:
 
     def invalidate(self, stale_headers: Mapping[str, str] | None = None) -> None:
         """Forget the token (only if it is still the one in `stale_headers`, so that N threads that got a 401 with
-        the same token cause one refresh, not N)."""
+        the same token cause one refresh, not N). A token fetched to replace a refused one is kept when it is
+        refused too: the service refuses fresh tokens, so another would not help (a thread whose first call went
+        out with it would otherwise ask for a third; expiry still renews it)."""
         with self._lock:
             if stale_headers is None or stale_headers.get("Authorization") == f"Bearer {self._token}":
+                if stale_headers is not None and self._token is not None and self._token == self._replacement:
+                    return
                 self._token = None
                 self._expires_at = 0.0
+                self._replacing = True
 
     def _fetch(self) -> None:
         form = {"grant_type": "client_credentials"}
@@ -143,6 +150,7 @@ class TokenProvider:
         margin = min(self.refresh_margin, lifetime / 2)
         self._token = token
         self._expires_at = self._clock() + lifetime - margin
+        self._replacement, self._replacing = (token if self._replacing else None), False
 
     def _path(self) -> str:
         from urllib.parse import urlsplit

@@ -110,6 +110,26 @@ def test_a_401_refreshes_the_token_once(server):
     assert server.calls[TOKEN_PATH] == 2 and server.calls["/v1/flows"] == 2
 
 
+def test_a_replacement_token_refused_again_is_not_replaced_until_it_expires(server):
+    # A call that went out with the replacement token (another thread's refresh) and got a 401 too must not ask
+    # for a third token: the service refuses fresh ones. Expiry still renews it.
+    endpoint = TokenEndpoint(server, expires_in=3600)
+    now = [0.0]
+    tokens = provider(server, clock=lambda: now[0], refresh_margin=60)
+    first = tokens.headers()
+    tokens.invalidate(first)  # a 401 with token-1
+    second = tokens.headers()
+    assert second == {"Authorization": "Bearer access-token-2"}
+    tokens.invalidate(second)  # a 401 with the replacement, from a call that never saw token-1
+    assert tokens.headers() == second and endpoint.issued == 2
+    tokens.invalidate(first)  # a late 401 with token-1: nothing to do
+    assert tokens.headers() == second and endpoint.issued == 2
+    now[0] += 3600
+    assert tokens.token() == "access-token-3"
+    tokens.invalidate({"Authorization": "Bearer access-token-3"})  # an ordinary token may be replaced again
+    assert tokens.token() == "access-token-4" and endpoint.issued == 4
+
+
 def test_client_secret_basic(server):
     endpoint = TokenEndpoint(server)
     provider(server, method="client_secret_basic").token()
