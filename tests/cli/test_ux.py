@@ -463,3 +463,27 @@ def test_sigint_during_backup_exits_130_and_leaves_the_vault_clean(tmp_path):
             sandbox.wait(timeout=10)
         except subprocess.TimeoutExpired:
             sandbox.kill()
+
+
+# --- the console-script entry point (ends with os._exit once output is flushed) -----------------------------------
+
+
+def test_entry_point_flushes_output_and_keeps_exit_codes(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "flowvault", "--help"], capture_output=True, text=True, env=_env(),
+                        timeout=60)
+    assert ok.returncode == 0 and "Usage: flowvault" in ok.stdout
+    assert "Commands:" in ok.stdout and "sandbox" in ok.stdout.split("Commands:")[1]  # the whole help, flushed
+    bad = subprocess.run([sys.executable, "-m", "flowvault", "--no-such-option"], capture_output=True, text=True,
+                         env=_env(), timeout=60)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no such option" in bad.stderr
+    missing = subprocess.run([sys.executable, "-m", "flowvault", "--vault", str(tmp_path / "nowhere"), "log"],
+                             capture_output=True, text=True, env=_env(), timeout=60)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_entry_point_with_a_closed_pipe_is_quiet():
+    proc = subprocess.Popen([sys.executable, "-m", "flowvault", "--help"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=_env())
+    proc.stdout.close()  # the reader went away (`flowvault ... | head -0`)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 1) and b"Traceback" not in err and b"Exception ignored" not in err
