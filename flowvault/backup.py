@@ -99,8 +99,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
         ui.warn(f"{ENV_KEY} is not set: secrets are stored as {{\"redacted\": true}}, so a changed secret does not "
                 f"show in diffs; set {ENV_KEY} to a random secret to store keyed fingerprints", once="redact-key")
     result = BackupResult([])
-    with _short_gil_slices(), _rare_gc(), \
-            concurrent.futures.ThreadPoolExecutor(2 * len(names), thread_name_prefix="early") as early:
+    with _short_gil_slices(), _rare_gc(), _early_pool(2 * len(names)) as early:
         made = []
         for name in names:
             src_cfg = config.sources[name]
@@ -202,6 +201,19 @@ def _short_gil_slices(seconds: float = 0.001):
         yield
     finally:
         sys.setswitchinterval(before)
+
+
+@contextlib.contextmanager
+def _early_pool(workers: int):
+    """The pool for the sources' first requests (listing, environment-wide files). On an error it does not wait
+    for those still in flight: a wrong vault path is reported at once, not after the round trips."""
+    pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="early")
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 @contextlib.contextmanager

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from click.testing import CliRunner
+
+from flowvault.cli import cli
 from flowvault.sandbox.server import Sandbox
 from tests.reliability.reliability_helpers import Proxy, cli_run, committed_tree, git, make_vault, snapshot_tree
 
@@ -116,3 +119,19 @@ def test_bad_input_through_the_cli_is_one_line_and_the_right_exit_code(vault, tm
         if not ok:
             problems.append((args, result.exit_code, result.output[-300:]))
     assert problems == [], "\n".join(map(repr, problems))
+
+
+def test_a_missing_vault_is_reported_without_waiting_for_the_round_trips_in_flight(tmp_path):
+    # The sources' first requests leave before the vault is opened (issue 8); a vault that cannot be opened must
+    # still be reported at once, not after a slow service answers. The sandbox answers in 3 s at the earliest.
+    import time
+
+    with Sandbox(port=0, latency_ms=3000) as sb:
+        config = tmp_path / "flowvault.toml"
+        sb.write_config(config)
+        started = time.monotonic()
+        result = CliRunner().invoke(cli, ["--config", str(config), "--vault", str(tmp_path / "nowhere"), "backup"])
+        took = time.monotonic() - started
+    assert result.exit_code == 2, result.output
+    assert "vault folder does not exist" in result.stderr and "Traceback" not in result.output
+    assert took < 2.5, took
