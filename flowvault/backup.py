@@ -99,7 +99,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
         ui.warn(f"{ENV_KEY} is not set: secrets are stored as {{\"redacted\": true}}, so a changed secret does not "
                 f"show in diffs; set {ENV_KEY} to a random secret to store keyed fingerprints", once="redact-key")
     result = BackupResult([])
-    with _short_gil_slices(), _rare_gc(), _early_pool(2 * len(names)) as early:
+    with _rare_gc(), _early_pool(2 * len(names)) as early:
         made = []
         for name in names:
             src_cfg = config.sources[name]
@@ -183,24 +183,6 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
         error.result = result
         raise error
     return result
-
-
-@contextlib.contextmanager
-def _short_gil_slices(seconds: float = 0.001):
-    """Run the block with a 1 ms GIL switch interval (CPython's default is 5 ms), then restore it.
-
-    The thread that writes each export as it arrives makes a handful of system calls per file; each releases the
-    GIL, and getting it back from the export threads (parsing and normalizing JSON) took up to a whole interval:
-    at 5 ms the writer fell ~0.2 s behind the last export of a 100-flow backup (benchmarks/README.md, issue 8).
-    """
-    import sys
-
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, seconds))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 @contextlib.contextmanager
