@@ -18,24 +18,16 @@ def _plain(obj: Any) -> Any:
         if math.isfinite(obj) and obj.is_integer() and -_EXACT <= obj <= _EXACT:
             return int(obj)
         return obj
-    if isinstance(obj, dict):
+    if isinstance(obj, (dict, list, tuple)):
+        is_dict = isinstance(obj, dict)
         out = None
-        for key, value in obj.items():
+        for key, value in obj.items() if is_dict else enumerate(obj):
             new = _plain(value)
             if new is not value and out is None:
-                out = dict(obj)
+                out = dict(obj) if is_dict else list(obj)
             if out is not None:
                 out[key] = new
         return obj if out is None else out
-    if isinstance(obj, (list, tuple)):
-        out_list = None
-        for index, value in enumerate(obj):
-            new = _plain(value)
-            if new is not value and out_list is None:
-                out_list = list(obj)
-            if out_list is not None:
-                out_list[index] = new
-        return obj if out_list is None else out_list
     return obj
 
 

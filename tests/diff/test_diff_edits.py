@@ -10,6 +10,7 @@ import pytest
 from flowvault.diff import Change, DiffResult, diff_flows, diff_snapshots
 from flowvault.snapshot import FlowEntry, Snapshot
 from tests.diff.diff_helpers import DAVINCI, flows_of, one_flow, raw, raw_flows, rows
+from tests.normalize.normalize_helpers import other_environment
 
 BASIC = "tfprovider__internal_acctest_flows_full-basic.json"
 SESSION = "tfprovider__internal_acctest_flows_p1sessionmainflow.json"
@@ -19,50 +20,18 @@ NOISE_FILES = [BASIC, SESSION, MULTI, SENSEI, "tfprovider__internal_acctest_flow
 
 
 def reexport(doc: dict, seed: int = 7) -> dict:
-    """The same flows exported again elsewhere: new env ids, dates, versions and connection ids, shuffled
-    arrays, float positions, another pan/zoom, new subflow ids. Nothing a designer changed."""
+    """The same flows exported again elsewhere (normalize_helpers.other_environment: new ids, dates, versions,
+    connection and subflow ids, float positions, pan/zoom), with nodes, edges and variables also shuffled. Nothing
+    a designer changed."""
     rng = random.Random(seed)
-    doc = copy.deepcopy(doc)
-    ids = {}
+    if "flows" in doc:
+        doc = {**doc, "flows": [other_environment(flow) for flow in doc["flows"]]}
+    else:
+        doc = other_environment(doc)
     for flow in raw_flows(doc):
-        ids[flow["flowId"]] = "%032x" % rng.getrandbits(128)
-    for flow in raw_flows(doc):
-        old_id, new_id = flow["flowId"], ids[flow["flowId"]]
-        flow["flowId"] = new_id
-        for key in ("companyId", "customerId"):
-            if key in flow:
-                flow[key] = "%032x" % rng.getrandbits(128)
-        for key in ("createdDate", "updatedDate", "savedDate", "deployedDate"):
-            if key in flow:
-                flow[key] = flow[key] + 86_400_000
-        for key in ("currentVersion", "publishedVersion", "versionId"):
-            if isinstance(flow.get(key), int):
-                flow[key] = 1
-        graph = flow["graphData"]
-        graph["pan"] = {"x": 12.5, "y": -40}
-        graph["zoom"] = 0.75
-        nodes = graph["elements"].get("nodes", [])
-        for node in nodes:
-            data = node["data"]
-            if "connectionId" in data:
-                data["connectionId"] = "%032x" % rng.getrandbits(128)
-            if "position" in node:
-                node["position"] = {k: float(v) for k, v in node["position"].items()}
-            sub = (data.get("properties") or {}).get("subFlowId")
-            if isinstance(sub, dict) and isinstance(sub.get("value"), dict) and sub["value"].get("value"):
-                sub["value"]["value"] = ids.get(sub["value"]["value"], "%032x" % rng.getrandbits(128))
-        rng.shuffle(nodes)
-        rng.shuffle(graph["elements"].get("edges", []))
-        for var in flow.get("variables") or []:
-            var["name"] = var["name"].replace(old_id, new_id)
-            for key in ("flowId",):
-                if key in var:
-                    var[key] = new_id
-            for key in ("createdDate", "updatedDate"):
-                if key in var:
-                    var[key] += 1000
-            if "id" in var:
-                var["id"] = "%032x" % rng.getrandbits(128)
+        elements = flow["graphData"].get("elements", {})
+        rng.shuffle(elements.get("nodes", []))
+        rng.shuffle(elements.get("edges", []))
         rng.shuffle(flow.get("variables") or [])
     return doc
 

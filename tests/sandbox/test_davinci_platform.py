@@ -142,6 +142,14 @@ def test_export_with_subflows_and_values(p1):
     assert values == {"fdgdfgfdg": "thisisastring", "test123": "10"}
 
 
+def test_an_export_without_values_leaves_the_stored_values_alone(p1):
+    # Exports share the store's objects (no deep copy): leaving values out must not remove them from the store.
+    p1.export(FULL_BASIC, 3, includeSubFlows=True, includeVariableValues=False)
+    body = p1.export(FULL_BASIC, 3, includeSubFlows=True, includeVariableValues=True).json()
+    assert {v["name"].split("##")[0]: v["fields"]["value"] for v in body["variables"]} == {
+        "fdgdfgfdg": "thisisastring", "test123": "10"}
+
+
 def test_export_body_is_optional_and_typed(p1):
     r = requests.post(f"{p1.api}/flows/{FULL_BASIC}/versions/1", headers={**p1.headers, "Content-Type": EXPORT},
                       timeout=5)
@@ -313,7 +321,9 @@ def test_edit_hook_saves_a_new_version(p1):
     assert after["publishedVersion"] == before["publishedVersion"]
     body = p1.export(FULL_BASIC, after["currentVersion"]).json()
     assert body["description"] == "edited" and body["graphData"]["elements"]["nodes"][0]["position"]["x"] == 999
-    assert p1.export(FULL_BASIC, before["currentVersion"]).json()["description"] != "edited"
+    old = p1.export(FULL_BASIC, before["currentVersion"]).json()
+    assert old["description"] != "edited"
+    assert old["graphData"]["elements"]["nodes"][0]["position"]["x"] != 999  # the edit did not reach the old version
     assert p1.hook(f"flows/{FULL_BASIC}/edit", {"/no/such/path": 1}).status_code == 400
     assert p1.hook("flows/nope/edit", {"/description": "x"}).status_code == 404
 
