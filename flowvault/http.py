@@ -21,6 +21,7 @@ Error messages come from flowvault.http_errors. requests/urllib3 are imported on
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -128,6 +129,7 @@ class Client:
             register(auth[1] if len(auth) > 1 else None)
         self._max_in_flight = max(1, max_in_flight)
         self._sessions: dict[bool, Any] = {}
+        self._environments: dict[tuple[str, str], tuple[dict, bool | str]] = {}  # see _environment
         self._session_lock = threading.Lock()
         _mask_urllib3_logs()
 
@@ -254,6 +256,20 @@ class Client:
                 session = self._sessions[retry] = self._new_session(retry)
             return session
 
+    def _environment(self, url: str) -> tuple[dict, bool | str]:
+        """(proxies, verify) for `url`, from the environment as requests reads it (HTTP(S)_PROXY, ALL_PROXY,
+        NO_PROXY; REQUESTS_CA_BUNDLE, then CURL_CA_BUNDLE, when `verify` is left True), once per scheme and host."""
+        key = urlsplit(url)[:2]
+        found = self._environments.get(key)
+        if found is None:
+            from requests.utils import get_environ_proxies
+
+            verify = self.verify
+            if verify is True:
+                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            found = self._environments[key] = (get_environ_proxies(url), verify)
+        return found
+
     def _new_session(self, retry: bool):
         requests = _requests()
         from requests.adapters import HTTPAdapter
@@ -285,8 +301,10 @@ class Client:
             max_retries=retries, pool_connections=2, pool_maxsize=self._max_in_flight, pool_block=True
         )
         session = requests.Session()
-        session.trust_env = True
-        session.verify = self.verify
+        # The environment's proxy and CA settings are read once per host (_environment), not by requests on every
+        # call: with trust_env it scanned all of os.environ twice and looked for ~/.netrc per request (~0.5 ms
+        # each, issue 8). And a ~/.netrc entry for the host would have replaced the credentials given here.
+        session.trust_env = False
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         return session
@@ -294,13 +312,14 @@ class Client:
     def _send(self, retry, method, url, *, params, json, data, headers, timeout, where, expect_json) -> Response:
         requests = _requests()
         auth = self.auth if isinstance(self.auth, tuple) else None
+        proxies, verify = self._environment(url)
         self._gate.wait()
         started = time.monotonic()
         with self._slots:
             try:
                 raw = self._session(retry).request(
                     method, url, params=params, json=json, data=data, headers=headers, timeout=timeout,
-                    auth=auth, allow_redirects=True, stream=True,
+                    auth=auth, allow_redirects=True, stream=True, proxies=proxies, verify=verify,
                 )
                 content = self._read_body(raw, where)
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as e:

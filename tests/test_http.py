@@ -315,6 +315,51 @@ def test_in_flight_requests_are_capped(server, make_client):
     assert server.max_in_flight == 2
 
 
+# --- the environment: proxies, CA bundle, netrc ---------------------------------------------------------------
+
+
+@pytest.fixture
+def clean_proxy_env(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+def test_http_proxy_from_the_environment_is_used(server, clean_proxy_env):
+    # The scripted server plays the proxy: the request for an unresolvable host can only reach it through there.
+    server.script("/v1/flows", OK)
+    clean_proxy_env.setenv("HTTP_PROXY", server.url)
+    with Client("http://flowvault-test.invalid/v1", source="prod", timeout=5, max_retries=0) as client:
+        assert client.get_json("/flows") == {"ok": True}
+    assert server.calls["/v1/flows"] == 1
+
+
+def test_no_proxy_from_the_environment_is_honoured(server, make_client, clean_proxy_env):
+    server.script("/v1/flows", OK)
+    clean_proxy_env.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    clean_proxy_env.setenv("NO_PROXY", "127.0.0.1")
+    assert make_client().get_json("/flows") == {"ok": True}
+
+
+def test_ca_bundle_from_the_environment_when_verify_is_left_on(clean_proxy_env, tmp_path):
+    bundle = tmp_path / "corp-ca.pem"
+    clean_proxy_env.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    assert Client("https://api.pingone.eu/v1", source="prod")._environment("https://api.pingone.eu/v1/x")[1] == str(bundle)
+    pinned = Client("https://api.pingone.eu/v1", source="prod", verify="/etc/other.pem")
+    assert pinned._environment("https://api.pingone.eu/v1/x")[1] == "/etc/other.pem"
+
+
+def test_a_netrc_entry_does_not_replace_the_credentials_given(server, make_client, clean_proxy_env, tmp_path):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-password\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    clean_proxy_env.setenv("NETRC", str(netrc))
+    server.script("/v1/flows", OK)
+    make_client(auth={"Authorization": "Bearer the-token"}).get_json("/flows")
+    assert server.requests[-1]["headers"]["Authorization"] == "Bearer the-token"
+
+
 # --- errors ------------------------------------------------------------------------------------------------------
 
 
