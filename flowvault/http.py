@@ -128,6 +128,10 @@ class Client:
         elif isinstance(auth, tuple):
             register(auth[1] if len(auth) > 1 else None)
         self._max_in_flight = max(1, max_in_flight)
+        # requests is imported when a client is made, not by its first request: a backup makes its clients on the
+        # main thread and sends their first requests from others, where the import raced the main thread's own
+        # imports for the GIL and the first request left ~0.15 s later (issue 8).
+        _requests()
         self._sessions: dict[bool, Any] = {}
         self._environments: dict[tuple[str, str], tuple[dict, bool | str]] = {}  # see _environment
         self._session_lock = threading.Lock()
