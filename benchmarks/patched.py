@@ -16,15 +16,9 @@ def nofsync() -> None:
     os.fsync = lambda fd: None
 
 
-def nonetrc() -> None:
-    """requests reads ~/.netrc on every request of a session with trust_env and no session auth; skip it."""
-    import requests.sessions
-
-    requests.sessions.get_netrc_auth = lambda url, raise_errors=False: None
-
-
-# fastjson (orjson), redactcache and indexlabels landed in the product (Redactor.matches, backup_records.item_labels) and were dropped here.
-PATCHES = {f.__name__: f for f in (nofsync, nonetrc)}
+# fastjson (orjson), redactcache, indexlabels and nonetrc landed in the product (Redactor.matches,
+# backup_records.item_labels, http.Client._environment) and were dropped here.
+PATCHES = {f.__name__: f for f in (nofsync,)}
 
 
 def main() -> None:

@@ -25,6 +25,15 @@ class Run:
     stderr: str
 
 
+def compile_package() -> None:
+    """Compile flowvault's modules to bytecode in place, as `pip install` does for an installed package: with
+    PYTHONDONTWRITEBYTECODE set (as on these machines) an editable checkout would be compiled from source in every
+    child, ~0.09 s of each process start."""
+    import compileall
+
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "flowvault"), quiet=1)
+
+
 def run(cmd: list[str], *, env: dict | None = None, cwd: str | Path | None = None, check: bool = True) -> Run:
     """Run `cmd` to completion; wall time from fork to reap, peak RSS from wait4 (Linux/macOS)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

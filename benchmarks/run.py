@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import bench_backup, bench_diff, corpus  # noqa: E402
+from benchmarks.procs import compile_package  # noqa: E402
 
 FULL = {"flows": 100, "small": 20, "latency_ms": 50, "backup_repeat": 3, "cli_repeat": 5,
         "bundle": corpus.BUNDLE_SOURCES, "big_nodes": 3000, "inproc_repeat": 3, "startup_repeat": 15}
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(text):
         print(text, file=sys.stderr, flush=True)
 
+    compile_package()
     with tempfile.TemporaryDirectory(prefix="flowvault-bench-") as tmp:
         rows, raw = measure(params, Path(tmp), set(args.only) if args.only else None, log)
     seconds = time.perf_counter() - start

@@ -1,6 +1,6 @@
 """What the profile's suggested fixes would buy, measured side by side with the product as it is.
 
-    python3 benchmarks/whatif.py [--patches nofsync,nonetrc] [--repeat 3]
+    python3 benchmarks/whatif.py [--patches nofsync] [--repeat 3]
 
 Backs up the same 100 flows as row 1 (sandbox subprocess, --latency-ms 50) with the product as it is and with
 the patches of benchmarks/patched.py applied, full (--jobs 1 and default) and unchanged re-runs, interleaved.
@@ -18,9 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import bench_backup, corpus  # noqa: E402
-from benchmarks.procs import FLOWVAULT, SandboxProcess, median, run  # noqa: E402
+from benchmarks.procs import FLOWVAULT, SandboxProcess, compile_package, median, run  # noqa: E402
 
-ALL = "nofsync,nonetrc"
+ALL = "nofsync"
 
 
 def sandbox_listing(flows_dir: Path, repeat: int = 5) -> tuple[float, float]:
@@ -72,6 +72,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--flows", type=int, default=100)
     args = parser.parse_args()
+    compile_package()
     env = bench_backup.child_env()
     variants = {"as is": FLOWVAULT, "patched": [sys.executable, "-m", "benchmarks.patched", args.patches, "--"]}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + ":" + env.get("PYTHONPATH", "")
