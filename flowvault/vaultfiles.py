@@ -232,6 +232,18 @@ class SnapshotFiles:
         base = self.file(rel) if str(rel) else self.snapshots
         if not base.is_dir():
             return []
-        return sorted(
-            p.relative_to(self.snapshots).as_posix() for p in base.rglob("*") if p.is_file() and TMP_MARK not in p.name
-        )
+        # os.scandir, not Path.rglob: a pathlib object and a stat per file cost ~10 ms per 300 files at the end of
+        # every backup (issue 8); a DirEntry knows its type from the folder listing. Symlinked folders are not
+        # followed, as rglob does not.
+        out: list[str] = []
+        prefix = base.relative_to(self.snapshots).as_posix()
+        stack = [(str(base), "" if prefix == "." else prefix + "/")]
+        while stack:
+            folder, rel_folder = stack.pop()
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, rel_folder + entry.name + "/"))
+                    elif entry.is_file() and TMP_MARK not in entry.name:
+                        out.append(rel_folder + entry.name)
+        return sorted(out)

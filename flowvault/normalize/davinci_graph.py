@@ -21,6 +21,7 @@ ELEMENT_LAYOUT_KEYS = frozenset({"position", "group", "removed", "selected", "se
 NODE_DATA_META_KEYS = ("connectionId", "linterError")
 ELEMENT_EXTRA = "_element"  # holds element-level keys whose name is also a data key
 _INT_TEXT = re.compile(r"-?(0|[1-9][0-9]*)")
+_CLASSES = ["classes"]
 
 
 def ordered(keys: dict, order: list | None) -> list:
@@ -110,7 +111,8 @@ def _split_section(items: Any, section: str, where: str, prepare: Callable | Non
         if prepare is not None:
             prepare(eid, entry, emeta)
         # Default reading: a flat "classes" is element-level (docs/canonical-format.md); record only departures.
-        if set(flat) != ({"classes"} & entry.keys()):
+        # (flat holds distinct names, so comparing lists is comparing sets.)
+        if flat != (_CLASSES if "classes" in entry else []):
             emeta["elementKeys"] = sorted(flat)
         entries[eid] = entry
         if lay:
@@ -131,7 +133,8 @@ def _split_element(el: Any, kind: str, index: int, where: str, seen: dict) -> tu
         raise InputError(f"flow {where}: two {kind}s have the id {eid!r}")
     if ELEMENT_EXTRA in data:
         raise InputError(f"flow {where}: {kind} {eid!r} uses the reserved data key {ELEMENT_EXTRA!r}")
-    entry = {k: v for k, v in data.items() if k != "id"}
+    entry = dict(data)
+    del entry["id"]
     layout = {}
     flat = []
     for key, value in el.items():
