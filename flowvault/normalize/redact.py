@@ -99,6 +99,11 @@ class Redactor:
             return cls(key, patterns)
         return cls(None, patterns)
 
+    def __reduce__(self):
+        # Sent to a worker process (flowvault.workers) as its key and patterns; the worker keeps one Redactor per
+        # pair, so its cache of names survives from one export to the next.
+        return _shared, (self.key, self.patterns)
+
     @property
     def keyed(self) -> bool:
         """True when fingerprints are produced (a key is set)."""
@@ -132,37 +137,72 @@ class Redactor:
         A matching key's value is redacted when it is a literal string, or a {"value": <literal string>} wrapper
         (DaVinci node properties). Paths of what was redacted are appended to found.
         """
+        if not isinstance(obj, (dict, list)):
+            return obj
+        return self._redact(obj, (path, _ROOT), found)
+
+    def _redact(self, obj: dict | list, where: tuple, found: list | None) -> Any:
+        # Every key of every node's properties passes here (~90k per 100 flows), so the walk stays lean: the name
+        # check is the cached dict lookup of `matches`, and a container's path is a (parent, key) link turned
+        # into a list only for what is redacted (issue 8).
+        seen = self._seen
         if isinstance(obj, dict):
             out = None
             for key, value in obj.items():
                 new = value
-                if self.matches(key):
+                hit = seen.get(key) if isinstance(key, str) else False
+                if hit is None:
+                    hit = self.matches(key)
+                if hit:
                     if is_literal_secret(value):
                         new = self.value(value)
                         if found is not None:
-                            found.append([*path, key])
+                            found.append(_path(where, key))
                     elif isinstance(value, dict) and is_literal_secret(value.get("value")):
                         new = dict(value)
                         new["value"] = self.value(value["value"])
                         if found is not None:
-                            found.append([*path, key, "value"])
+                            found.append([*_path(where, key), "value"])
                 if new is value and isinstance(value, (dict, list)):
-                    new = self.redact_tree(value, (*path, key), found)
+                    new = self._redact(value, (where, key), found)
                 if new is not value:
                     if out is None:
                         out = dict(obj)
                     out[key] = new
             return obj if out is None else out
-        if isinstance(obj, list):
-            out_list = None
-            for index, value in enumerate(obj):
-                new = self.redact_tree(value, (*path, index), found) if isinstance(value, (dict, list)) else value
+        out_list = None
+        for index, value in enumerate(obj):
+            if isinstance(value, (dict, list)):
+                new = self._redact(value, (where, index), found)
                 if new is not value:
                     if out_list is None:
                         out_list = list(obj)
                     out_list[index] = new
-            return obj if out_list is None else out_list
-        return obj
+        return obj if out_list is None else out_list
+
+
+_SHARED: dict[tuple, Redactor] = {}
+
+
+def _shared(key: bytes | None, patterns: tuple[str, ...]) -> Redactor:
+    """This process's Redactor for (key, patterns), made once: how a pickled Redactor comes back to life."""
+    found = _SHARED.get((key, patterns))
+    if found is None:
+        found = _SHARED[(key, patterns)] = Redactor(key, patterns)
+    return found
+
+
+_ROOT = object()  # the key of the first link of a path chain (see Redactor._redact)
+
+
+def _path(where: tuple, key: Any) -> list:
+    """[*root path, k1, k2, ..., key]: the path that `where`, a chain of (parent, key) links ending in
+    (root path, _ROOT), leads to."""
+    keys = [key]
+    while where[1] is not _ROOT:
+        where, step = where
+        keys.append(step)
+    return [*where[0], *reversed(keys)]
 
 
 def _set_secret(container: dict, key: str, redactor: Redactor) -> dict:
