@@ -1,4 +1,5 @@
-from flowvault.cli import main
-
 if __name__ == "__main__":
+    # The import is inside: a worker process (flowvault.workers) re-imports this module without running it.
+    from flowvault.cli import main
+
     main()

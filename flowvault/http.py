@@ -174,12 +174,16 @@ class Client:
         expect_json: bool = True,
         timeout: float | None = None,
         raise_for_status: bool = True,
+        parse: Callable[[bytes], Any] | None = None,
     ) -> Response:
         """Send one call and return its Response; RemoteError/AuthError (messages masked, no query string) if it failed.
 
         `retry=True` (reads, polls, read-like POSTs) retries transient faults; `retry=False` sends exactly once.
         `raise_for_status=False` returns a >= 400 Response (after any retries) instead of raising, for callers that
         read error bodies themselves (a launcher: DaVinci's error JSON is the flow's answer); 401/403 still raise.
+        `parse(body) -> data` replaces the JSON parse of a successful answer (a DaVinci export is parsed and
+        normalized in one go, in a worker process); a ValueError from it means the body was not what we expected,
+        retried as a body that is not JSON is.
         """
         method = method.upper()
         url = self.url(path)
@@ -202,6 +206,7 @@ class Client:
                 response = self._send(
                     retry, method, url, params=params, json=json, data=data, headers=send_headers,
                     timeout=self.timeout if timeout is None else timeout, where=where, expect_json=expect_json,
+                    parse=parse,
                 )
             except _BodyFault as fault:
                 if attempt < attempts:
@@ -313,7 +318,7 @@ class Client:
         session.mount("https://", adapter)
         return session
 
-    def _send(self, retry, method, url, *, params, json, data, headers, timeout, where, expect_json) -> Response:
+    def _send(self, retry, method, url, *, params, json, data, headers, timeout, where, expect_json, parse) -> Response:
         requests = _requests()
         auth = self.auth if isinstance(self.auth, tuple) else None
         proxies, verify = self._environment(url)
@@ -348,7 +353,7 @@ class Client:
                 response._parsed = True
             else:
                 try:
-                    response.data, response._parsed = _parse_json(content), True
+                    response.data, response._parsed = (parse or _parse_json)(content), True
                 except ValueError:
                     if retry:
                         raise _BodyFault(f"{raw.status_code} with a body that is not JSON: {short(content, 80)}") from None

@@ -21,3 +21,27 @@ def sandbox_and_vault(tmp_path):
         (vault / "flowvault.toml").unlink()
         sb.write_config(vault / "flowvault.toml")
         yield sb, vault
+
+
+# --- functions a worker process runs (tests/test_workers.py): importable by name, as pickling needs ------------
+
+
+def pid_of_caller() -> int:
+    import os
+
+    return os.getpid()
+
+
+def fail_remotely(message: str) -> None:
+    from flowvault.errors import RemoteError
+
+    raise RemoteError(message)
+
+
+def die_unless_in(pid: int) -> str:
+    """Kill the process that runs this, unless it is `pid` (the test's own)."""
+    import os
+
+    if os.getpid() != pid:
+        os._exit(3)
+    return "ran here"

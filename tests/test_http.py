@@ -315,6 +315,21 @@ def test_in_flight_requests_are_capped(server, make_client):
     assert server.max_in_flight == 2
 
 
+def test_parse_replaces_the_json_parse_and_its_value_error_is_retried_for_reads(server, make_client):
+    # A DaVinci export is parsed and normalized in one go (sources.davinci.export_entries): a body it cannot read
+    # is a bad answer, retried like a body that is not JSON.
+    server.script("/v1/export", (200, {}, "<html>proxy error</html>"), (200, {}, {"flow": "ok"}))
+    seen = []
+
+    def parse(body: bytes):
+        seen.append(body)
+        return json.loads(body)["flow"].upper()
+
+    response = make_client().post("/export", retry=True, json={}, parse=parse)
+    assert response.data == "OK"
+    assert server.calls["/v1/export"] == 2 and seen[-1] == b'{"flow": "ok"}'
+
+
 # --- the environment: proxies, CA bundle, netrc ---------------------------------------------------------------
 
 

@@ -69,6 +69,50 @@ def _without_links(doc: Any) -> Any:
     return doc
 
 
+def export_entries(content: bytes, source: str, item_id: str, item_name: str, stamp: dict | None, redactor) -> list:
+    """The Entries of one export's body: the flow's, then each embedded subflow's, files in canonical JSON.
+
+    Runs in a worker process (flowvault.workers), so everything it needs comes in its arguments. A ValueError
+    means the body is not JSON (the client retries the export, as for any read); an export that is JSON but not
+    a usable flow raises RemoteError or InputError."""
+    from flowvault.backup_records import Entry
+    from flowvault.errors import RemoteError
+    from flowvault.normalize import davinci
+    from flowvault.normalize.canonical import loads
+
+    doc = _without_links(loads(content))
+    what = f"{source}: export of {item_name!r} ({item_id})"
+    try:
+        bundle = davinci.split_export(doc, redactor=redactor)
+    except ValueError as e:  # not the transfer's fault: retrying would not help
+        raise RemoteError(f"{what} cannot be read: {e}") from None
+    if not bundle.flows:
+        raise RemoteError(f"{what} holds no flow")
+    main_meta = bundle.flows[0].meta
+    missing = [f for f in ("flowId", "graphData") if f == "flowId" and not main_meta.get("flowId")
+               or f in (main_meta.get("absent") or ())]
+    if missing or str(main_meta.get("flowId")) != item_id:
+        # Every export carries the flow's id and graph; one without them would overwrite a good copy.
+        raise RemoteError(f"{what} " + (f"lacks {' and '.join(missing)}" if missing
+                                         else f"holds flow {main_meta.get('flowId')!r}"))
+    entries = []
+    for index, snap in enumerate(bundle.flows):
+        flow_id = str(snap.meta.get("flowId") or (item_id if index == 0 else ""))
+        if not flow_id:
+            continue
+        try:
+            files = {"flow.json": _dumps(snap.flow), "layout.json": _dumps(snap.layout),
+                     "meta.json": _dumps(snap.meta)}
+        except ValueError as e:  # a value JSON cannot spell (NaN): the export, not the transfer
+            raise RemoteError(f"{what} cannot be stored: {e}") from None
+        name = str(snap.flow.get("name") or flow_id)
+        if index == 0:
+            entries.append(Entry(item_id, item_name or name, files, stamp=stamp))
+        else:
+            entries.append(Entry(flow_id, name, files, stamp=None, parent=item_id))
+    return entries
+
+
 class Source:
     """Exports one DaVinci environment; `list`, `export` and `extras` are what flowvault.backup calls."""
 
@@ -76,10 +120,12 @@ class Source:
     nested = True
 
     def __init__(self, name: str, settings: Settings, *, redactor=None, jobs: int = 8, secret_hint: str | None = None,
-                 base_dir: Path | None = None, client=None) -> None:
+                 base_dir: Path | None = None, client=None, workers=None) -> None:
         from flowvault.normalize.redact import Redactor
+        from flowvault.workers import Workers
 
         self.name = name
+        self.workers = workers if workers is not None else Workers()  # none: exports are normalized in the thread
         self.settings = settings
         self.redactor = redactor if redactor is not None else Redactor(None)
         self.env = settings.environment_id
@@ -157,9 +203,7 @@ class Source:
 
     def export(self, item) -> list:
         """[Entry of the flow, Entry of each embedded subflow] (RemoteError/InputError if it cannot be exported)."""
-        from flowvault.backup_records import Entry
         from flowvault.errors import RemoteError
-        from flowvault.normalize import davinci
 
         version = item.extra.get("version")
         if version is None:  # a listing without version fields: read the flow itself
@@ -169,34 +213,14 @@ class Source:
                 raise RemoteError(f"{self.name}: flow {item.name!r} ({item.id}) has no version to export")
         body = {"includeSubFlows": self.settings.include_subflows,
                 "includeVariableValues": self.settings.include_variable_values}
-        response = self.client.post(
+        # The body goes to a worker process as it arrived (bytes): parsing, splitting, redacting and writing
+        # canonical JSON there leaves this process's GIL to the threads that wait on the network (issue 8).
+        return self.client.post(
             self._path("flows", item.id, "versions", _int_text(version)), retry=True,  # an export is a read
             json=body, headers={"Content-Type": EXPORT_CONTENT_TYPE},
-        )
-        doc = _without_links(response.data)
-        bundle = davinci.split_export(doc, redactor=self.redactor)
-        if not bundle.flows:
-            raise RemoteError(f"{self.name}: export of {item.name!r} ({item.id}) holds no flow")
-        main_meta = bundle.flows[0].meta
-        missing = [f for f in ("flowId", "graphData") if f == "flowId" and not main_meta.get("flowId")
-                   or f in (main_meta.get("absent") or ())]
-        if missing or str(main_meta.get("flowId")) != item.id:
-            # Every export carries the flow's id and graph; one without them would overwrite a good copy.
-            what = f"lacks {' and '.join(missing)}" if missing else f"holds flow {main_meta.get('flowId')!r}"
-            raise RemoteError(f"{self.name}: export of {item.name!r} ({item.id}) {what}")
-        entries = []
-        for index, snap in enumerate(bundle.flows):
-            flow_id = str(snap.meta.get("flowId") or (item.id if index == 0 else ""))
-            if not flow_id:
-                continue
-            files = {"flow.json": _dumps(snap.flow), "layout.json": _dumps(snap.layout),
-                     "meta.json": _dumps(snap.meta)}
-            name = str(snap.flow.get("name") or flow_id)
-            if index == 0:
-                entries.append(Entry(item.id, item.name or name, files, stamp=item.stamp))
-            else:
-                entries.append(Entry(flow_id, name, files, stamp=None, parent=item.id))
-        return entries
+            parse=lambda content: self.workers.call(export_entries, content, self.name, item.id, item.name,
+                                                    item.stamp, self.redactor),
+        ).data
 
     # --- environment-wide files ------------------------------------------------------------------------------
 

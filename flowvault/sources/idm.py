@@ -59,9 +59,10 @@ class Source:
     lower_slugs = False  # file names are the process keys, case kept (unique under case-folding all the same)
 
     def __init__(self, name: str, settings: Settings, *, redactor=None, jobs: int = 8, secret_hint: str | None = None,
-                 base_dir: Path | None = None, client=None) -> None:
+                 base_dir: Path | None = None, client=None, workers=None) -> None:
         from flowvault.normalize.redact import Redactor
 
+        # `workers` (flowvault.workers) is not used: a server's few BPMN workflows are normalized in the thread.
         self.name = name
         self.settings = settings
         self.redactor = redactor if redactor is not None else Redactor(None)

@@ -245,3 +245,35 @@ def test_a_first_run_whose_every_source_fails_commits_nothing(env, monkeypatch):
     assert result.exit_code == 3, result.output
     assert subprocess.run(["git", "-C", str(vault), "rev-parse", "--verify", "-q", "HEAD"],
                           capture_output=True).returncode != 0  # still no commit at all
+
+
+def test_exports_normalized_in_worker_processes_are_the_same_as_in_the_threads(env):
+    # flowvault.workers: a DaVinci export's body is parsed, split, redacted and serialized in another process.
+    import os
+    import time
+
+    from flowvault.config import load_config
+    from flowvault.normalize.redact import Redactor
+    from flowvault.sources.davinci import Source
+    from flowvault.workers import Workers
+    from helpers import pid_of_caller
+
+    sb, vault = env
+    settings = load_config(vault / "flowvault.toml").sources["davinci"].settings
+    redactor = Redactor.from_environment()
+    with Workers(2) as workers:
+        workers.start()
+        deadline = time.monotonic() + 30
+        while workers.call(pid_of_caller) == os.getpid():
+            assert time.monotonic() < deadline, "no worker process came up"
+            time.sleep(0.02)
+        remote = Source("davinci", settings, redactor=redactor, workers=workers)
+        local = Source("davinci", settings, redactor=redactor)
+        try:
+            items = sorted(local.list().values(), key=lambda it: it.id)
+            assert len(items) >= 5
+            for item in items:
+                assert remote.export(item) == local.export(item), item.name
+        finally:
+            remote.close()
+            local.close()

@@ -1,0 +1,109 @@
+"""Worker processes for the CPU-bound part of a backup: turning an export's bytes into canonical files.
+
+A backup's threads mostly wait on the network, but each ~100 KB DaVinci export also costs ~2 ms of Python to
+parse, split, redact and serialize, under the one GIL those threads share: on a 2-core machine a 100-flow backup
+was bound by that, not by the network, with the second core ~40% idle (issue 8). Workers run that part in other
+processes, beside the threads:
+
+    workers = Workers(2)              # nothing started yet
+    workers.start()                   # when there is enough work: the processes start in the background
+    entries = workers.call(fn, data)  # fn(data) in a worker once one is up, else here; its exception is raised here
+    workers.close()                   # waits for them to end
+
+The processes are spawned (a fresh interpreter, as multiprocessing does by default on macOS and Windows), never
+forked from this multi-threaded process, whose locks a fork would copy in whatever state other threads hold them.
+Until the first is up (~0.1 s), after `close`, and once the pool broke (a worker was killed), `call` runs fn in
+the calling thread: same result, no parallelism. fn and its arguments must pickle. A worker ignores Ctrl-C, which
+the parent handles, and ends by itself if its parent dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+MAX_PROCESSES = 4  # past a few, this process's own share (HTTP, writes) is the limit
+
+
+class Workers:
+    """Up to `processes` worker processes, started on demand: see the module docstring."""
+
+    def __init__(self, processes: int = 0) -> None:
+        self.processes = max(0, min(processes, MAX_PROCESSES))
+        self._pool: Any = None
+        self._up: list = []  # futures of the warm-up calls: the pool is used once one is done
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the processes in the background (once; not after close, not when `processes` is 0)."""
+        with self._lock:
+            if self._pool is not None or self._closed or self.processes < 1:
+                return
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            try:
+                pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=_worker_setup)
+                self._up = [pool.submit(_warm_up) for _ in range(self.processes)]
+            except OSError as e:  # no processes left (ulimit): the threads do the work
+                log.debug("no worker processes (%s)", e)
+                return
+            self._pool = pool
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(*args): in a worker process once one is up (its exception is raised here), else in this thread."""
+        pool = self._pool
+        if pool is not None and any(f.done() for f in self._up):
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                return pool.submit(fn, *args).result()
+            except BrokenProcessPool:  # a worker died (killed, out of memory): the rest runs here
+                if self._pool is pool:
+                    log.warning("a worker process died; the rest of the exports are normalized in the threads")
+                    self._pool = None
+            except RuntimeError as e:  # closed meanwhile ("cannot schedule new futures after shutdown")
+                if "shutdown" not in str(e):
+                    raise
+        return fn(*args)
+
+    def close(self) -> None:
+        """Stop the processes and wait for them to end (a few ms): one left behind would hold this process's
+        stdout and stderr open, and whoever reads them would wait for it."""
+        with self._lock:
+            pool, self._pool, self._closed = self._pool, None, True
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _warm_up() -> None:
+    """Import what the exports need, so that the first real call does not wait for it."""
+    import flowvault.sources.davinci  # noqa: F401 - the normalizers, orjson and canonical JSON come with it
+
+
+def _worker_setup() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the workers
+    # A parent killed without closing the pool (kill -9) leaves its workers waiting on a queue the others still
+    # hold open: each watches for its parent's death and ends then.
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="parent-watch").start()
+
+
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(0)
