@@ -90,8 +90,13 @@ class Workers:
 
 
 def _warm_up() -> None:
-    """Import what the exports need, so that the first real call does not wait for it."""
-    import flowvault.sources.davinci  # noqa: F401 - the normalizers, orjson and canonical JSON come with it
+    """Import what a DaVinci export needs (sources.davinci.export_entries), so that its first call does not."""
+    import orjson  # noqa: F401
+
+    import flowvault.backup_records  # noqa: F401
+    import flowvault.normalize.canonical  # noqa: F401
+    import flowvault.normalize.davinci  # noqa: F401
+    import flowvault.sources.davinci  # noqa: F401
 
 
 def _worker_setup() -> None:
