@@ -119,7 +119,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
             # Every source's listing and environment-wide files are asked for at once, before the first export: a
             # source's round trips then overlap the other sources' work (an unchanged run is little else).
             # Each source's client still caps its own requests in flight (--jobs).
-            made.append((name, src_cfg, source, _start(early, source)))
+            made.append((name, src_cfg, source, _start(early, source, _stored(vault_dir, name))))
         # The vault is opened while those first round trips are in flight: importing git and asking it where the
         # repository is took ~60 ms before the first request could leave (issue 8).
         try:
@@ -242,11 +242,28 @@ def _make_source(config, src_cfg, *, redactor, jobs: int, workers=None):
 # --- one source ------------------------------------------------------------------------------------------------
 
 
-def _start(pool, source) -> tuple:
+def _start(pool, source, stored) -> tuple:
     """(listing future, extras future) of `source`, both started on `pool`. The environment-wide files (variables,
     applications) need no listing: they are read while the listing and the exports run (they were ~0.4 s of round
-    trips one after another at the end), and written after the exports."""
-    return pool.submit(source.list), pool.submit(lambda: list(source.extras()))
+    trips one after another at the end), and written after the exports. `stored` reads what the last run stored
+    of them, a hint (DaVinci asks for the policies of the applications it knew without waiting for the list)."""
+    return pool.submit(source.list), pool.submit(lambda: list(source.extras(stored=stored)))
+
+
+def _stored(vault_dir, root: str):
+    """fname -> bytes of snapshots/<root>/<fname> as the last run left it, or None: read before the vault is
+    opened (only a hint: a wrong folder reads as nothing)."""
+    from flowvault.vaultfiles import SNAPSHOTS, SnapshotFiles
+
+    files = SnapshotFiles(Path(vault_dir) / SNAPSHOTS)
+
+    def read(fname: str) -> bytes | None:
+        try:
+            return files.read(f"{root}/{fname}")
+        except (OSError, FlowvaultError):
+            return None
+
+    return read
 
 
 def _backup_source(vault, source, report: SourceReport, started: tuple, *, redactor, full: bool, jobs: int,

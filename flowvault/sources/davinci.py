@@ -224,14 +224,16 @@ class Source:
 
     # --- environment-wide files ------------------------------------------------------------------------------
 
-    def extras(self) -> Iterator[tuple[str, Any]]:
+    def extras(self, stored=None) -> Iterator[tuple[str, Any]]:
         """("variables.json" | "applications.json", bytes or the exception that stopped it).
 
         Both are read at once (each is a chain of round trips: pages, then an application's policies), through the
-        client, whose max_in_flight (--jobs) caps the requests in flight.
+        client, whose max_in_flight (--jobs) caps the requests in flight. `stored(fname)` gives what the last run
+        stored, if anything: the policies of the applications it lists are asked for with the application list.
         """
+        known = _application_ids(stored("applications.json") if stored else None)
         wanted = [(name, read) for name, read, on in (("variables.json", self._variables, self.settings.include_variables),
-                                                      ("applications.json", self._applications,
+                                                      ("applications.json", lambda: self._applications(known),
                                                        self.settings.include_applications)) if on]
         if not wanted:
             return
@@ -274,17 +276,25 @@ class Source:
                 var = {**var, "value": self.redactor.value(value)}
         return self.redactor.redact_tree(var)
 
-    def _applications(self) -> dict:
+    def _applications(self, known: list[str] = ()) -> dict:
+        """applications.json: every application with its flow policies. The policies of the `known` applications
+        (the last run's) are asked for at once, beside the application list, instead of one round trip after it:
+        an unchanged run's last chain of round trips (token, list, policies) is one shorter (issue 8)."""
         from flowvault.normalize.redact import redact_application, redact_flow_policy
 
+        def policies_of(app_id: str):
+            return self.client.get_json(self._path("davinciApplications", app_id, "flowPolicies"))
+
         out: dict[str, dict] = {}
-        body = self.client.get_json(self._path("davinciApplications"))
-        apps = [app for app in _embedded(body, "davinciApplications") if isinstance(app, dict) and app.get("id")]
-        with _pool(min(self.jobs, len(apps) or 1), f"{self.name}-policies") as pool:
-            # One request per application: concurrent, capped by the client's max_in_flight like every call.
-            bodies = list(pool.map(
-                lambda app: self.client.get_json(self._path("davinciApplications", str(app["id"]), "flowPolicies")),
-                apps))
+        # One request per application: concurrent, capped by the client's max_in_flight like every call.
+        with _pool(min(self.jobs, max(len(known), 1)), f"{self.name}-policies") as pool:
+            early = {app_id: pool.submit(policies_of, app_id) for app_id in known}
+            body = self.client.get_json(self._path("davinciApplications"))
+            apps = [app for app in _embedded(body, "davinciApplications") if isinstance(app, dict) and app.get("id")]
+            futures = [early.pop(str(app["id"]), None) or pool.submit(policies_of, str(app["id"])) for app in apps]
+            for future in early.values():  # applications gone since the last run: their answers are not needed
+                future.cancel()
+            bodies = [future.result() for future in futures]
         for app, policies_body in zip(apps, bodies):
             policies = {}
             for policy in _embedded(policies_body, "flowPolicies"):
@@ -294,6 +304,17 @@ class Source:
             entry["flowPolicies"] = policies
             out[str(app["id"])] = entry
         return {"applications": out}
+
+
+def _application_ids(stored: bytes | None) -> list[str]:
+    """The application ids of a stored applications.json ([] if there is none or it cannot be read)."""
+    import json
+
+    try:
+        apps = json.loads(stored)["applications"] if stored else {}
+    except (ValueError, KeyError, TypeError):
+        return []
+    return [str(app_id) for app_id in apps][:100] if isinstance(apps, dict) else []
 
 
 def _pool(workers: int, prefix: str):

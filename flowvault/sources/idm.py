@@ -197,7 +197,7 @@ class Source:
         files[JSON_SUFFIX] = dumpb(meta)
         return [Entry(item.id, item.name, files, stamp=item.stamp)]
 
-    def extras(self) -> Iterator[tuple[str, Any]]:
+    def extras(self, stored=None) -> Iterator[tuple[str, Any]]:
         return iter(())
 
 

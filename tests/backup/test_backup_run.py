@@ -51,7 +51,7 @@ class FakeSource:
                              parent=item.id))
         return out
 
-    def extras(self):
+    def extras(self, stored=None):
         return iter([("variables.json", b'{"variables": {}}\n')])
 
     def close(self):
