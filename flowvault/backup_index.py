@@ -76,14 +76,16 @@ def item_paths(root: str, kind: str, nested: bool, slug: str, names) -> dict[str
     return {n: f"{root}/{kind}/{slug}{n}" for n in names}
 
 
-def is_stale(vault, prev: dict | None, item: ListedItem, root: str, kind: str, nested: bool) -> bool:
+def is_stale(present: set[str], prev: dict | None, item: ListedItem, root: str, kind: str, nested: bool) -> bool:
+    """True unless index.json vouches for `item` as listed now and every file of its entry is among `present`
+    (the vault's files, as Vault.list_files gives them)."""
     if prev is None or not item.stamp or prev.get("stamp") != item.stamp:
         return True
     files = prev.get("files") or {}
     if not files:
         return True
     # Present is enough (reading all 300 files back was 14 MB per unchanged run): a changed file is in the commit.
-    return any(not vault.file(p).is_file() for p in item_paths(root, kind, nested, prev["slug"], files).values())
+    return any(p not in present for p in item_paths(root, kind, nested, prev["slug"], files).values())
 
 
 def read_index_doc(vault, root: str) -> dict:
