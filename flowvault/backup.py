@@ -165,6 +165,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
             else:
                 for r in runs:
                     one(*r)
+            workers.close(wait=False)  # no export is left: the workers end while the commit runs
             every_source_failed = all(report.error for report in result.sources)
             if commit and not every_source_failed:  # nothing was exported: nothing to commit (not even a .gitkeep)
                 sha, changes = vault.commit(lambda ch: commit_message(ch, result, item_labels(vault, ch), message))

@@ -8,7 +8,7 @@ processes, beside the threads:
     workers = Workers(2)              # nothing started yet
     workers.start()                   # when there is enough work: the processes start in the background
     entries = workers.call(fn, data)  # fn(data) in a worker once one is up, else here; its exception is raised here
-    workers.close()                   # waits for them to end
+    workers.close()                   # waits for them to end (close(wait=False) lets them end meanwhile)
 
 The processes are spawned (a fresh interpreter, as multiprocessing does by default on macOS and Windows), never
 forked from this multi-threaded process, whose locks a fork would copy in whatever state other threads hold them.
@@ -38,6 +38,7 @@ class Workers:
         self._pool: Any = None
         self._up: list = []  # futures of the warm-up calls: the pool is used once one is done
         self._closed = False
+        self._closing: threading.Thread | None = None  # shuts the pool down (it waits for the processes)
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -74,13 +75,19 @@ class Workers:
                     raise
         return fn(*args)
 
-    def close(self) -> None:
-        """Stop the processes and wait for them to end (a few ms): one left behind would hold this process's
-        stdout and stderr open, and whoever reads them would wait for it."""
+    def close(self, wait: bool = True) -> None:
+        """Stop the processes; with `wait`, return once they have ended (~15 ms after the last call): one left
+        behind would hold this process's stdout and stderr open, and whoever reads them would wait for it. So
+        close(wait=False) as soon as the work is done lets them end meanwhile, and a last close() makes sure."""
         with self._lock:
             pool, self._pool, self._closed = self._pool, None, True
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                self._closing = threading.Thread(target=pool.shutdown, kwargs={"cancel_futures": True},
+                                                 name="workers-close", daemon=True)
+                self._closing.start()
+            closing = self._closing
+        if wait and closing is not None:
+            closing.join()
 
     def __enter__(self) -> Workers:
         return self

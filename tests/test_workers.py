@@ -89,3 +89,13 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state not in ("Z", "X")
+
+
+def test_close_without_waiting_lets_them_end_and_a_last_close_waits():
+    workers = Workers(1)
+    workers.start()
+    wait_until_up(workers)
+    workers.close(wait=False)
+    assert workers.call(pid_of_caller) == os.getpid()  # closed: calls run here at once
+    workers.close()
+    assert multiprocessing.active_children() == []
