@@ -223,9 +223,11 @@ def _rare_gc(young: int = 50_000):
     finally:
         # What survived is old by now: moved to the oldest generation as it is (freeze + unfreeze), not walked
         # by the collection that the restored threshold would start at once (~7 ms at the end of every run,
-        # issue 8). Cycles among it go at the next full collection.
-        gc.freeze()
-        gc.unfreeze()
+        # issue 8). Cycles among it go at the next full collection. Not when the caller froze objects itself:
+        # unfreeze would release theirs too.
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         gc.set_threshold(*before)
 
 

@@ -293,3 +293,22 @@ def test_concurrent_exports_use_several_threads(setup):
     src.export = export
     result = run(jobs=4)
     assert result.sources[0].exported == 16 and not result.sources[0].failed
+
+
+def test_rare_gc_restores_the_threshold_and_leaves_a_callers_frozen_objects_frozen():
+    import gc
+
+    from flowvault.backup import _rare_gc
+
+    before = gc.get_threshold()
+    with _rare_gc():
+        assert gc.get_threshold()[0] == 50_000
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with _rare_gc():
+            pass
+        assert gc.get_freeze_count() == frozen  # the caller's freeze is the caller's to undo
+    finally:
+        gc.unfreeze()
