@@ -36,7 +36,8 @@ class Workers:
     def __init__(self, processes: int = 0) -> None:
         self.processes = max(0, min(processes, MAX_PROCESSES))
         self._pool: Any = None
-        self._up: list = []  # futures of the warm-up calls: the pool is used once one is done
+        self._up: list = []  # futures of the warm-up calls: the pool is used once one has succeeded
+        self._ready = False
         self._closed = False
         self._closing: threading.Thread | None = None  # shuts the pool down (it waits for the processes)
         self._lock = threading.Lock()
@@ -61,7 +62,7 @@ class Workers:
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """fn(*args): in a worker process once one is up (its exception is raised here), else in this thread."""
         pool = self._pool
-        if pool is not None and any(f.done() for f in self._up):
+        if pool is not None and self._is_up():
             from concurrent.futures.process import BrokenProcessPool
 
             try:
@@ -74,6 +75,12 @@ class Workers:
                 if "shutdown" not in str(e):
                     raise
         return fn(*args)
+
+    def _is_up(self) -> bool:
+        """True once a worker has run its warm-up (a worker that cannot even import flowvault is never used)."""
+        if not self._ready:
+            self._ready = any(f.done() and not f.cancelled() and f.exception() is None for f in self._up)
+        return self._ready
 
     def close(self, wait: bool = True) -> None:
         """Stop the processes; with `wait`, return once they have ended (~15 ms after the last call): one left

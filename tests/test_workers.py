@@ -99,3 +99,20 @@ def test_close_without_waiting_lets_them_end_and_a_last_close_waits():
     assert workers.call(pid_of_caller) == os.getpid()  # closed: calls run here at once
     workers.close()
     assert multiprocessing.active_children() == []
+
+
+def test_a_pool_whose_workers_cannot_warm_up_is_never_used(monkeypatch):
+    import flowvault.workers as workers_module
+
+    monkeypatch.setattr(workers_module, "_warm_up", _failing_warm_up)
+    with Workers(1) as workers:
+        workers.start()
+        deadline = time.monotonic() + 30
+        while not all(f.done() for f in workers._up):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert workers.call(pid_of_caller) == os.getpid()
+
+
+def _failing_warm_up():
+    raise ImportError("no flowvault here")
