@@ -86,8 +86,12 @@ def select_sources(config, names: tuple[str, ...] | list[str]) -> list[str]:
 
 def run_backup(config, vault_dir, *, sources=(), message: str | None = None, commit: bool = True,
                push: bool = False, full: bool = False, jobs: int | None = None, ui: UI | None = None,
-               source_factory=None) -> BackupResult:
-    """Back up the selected sources into the vault and commit; PartialBackupError (with .result) if items failed."""
+               source_factory=None, worker_processes: bool = False) -> BackupResult:
+    """Back up the selected sources into the vault and commit; PartialBackupError (with .result) if items failed.
+
+    `worker_processes`: parse and normalize exports in spawned processes (flowvault.workers), as the
+    `flowvault backup` command does. A spawned process imports the caller's main module, so a script that
+    asks for them must keep its work under `if __name__ == "__main__":`, as multiprocessing requires."""
     from flowvault.normalize.redact import ENV_KEY, Redactor
     from flowvault.workers import Workers
 
@@ -105,7 +109,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
     # Worker processes for parsing and normalizing exports (flowvault.workers), started by a source with enough
     # to export: one core less than the machine has, which this process's threads need (on 2 cores, one worker
     # beat two: 1.11 s vs 1.22 s per 100 flows); none with --jobs 1, where nothing would run beside them.
-    workers = Workers(min(jobs, (os.cpu_count() or 1) - 1) if jobs > 1 else 0)
+    workers = Workers(min(jobs, (os.cpu_count() or 1) - 1) if worker_processes and jobs > 1 else 0)
     with workers, _rare_gc(), _early_pool(2 * len(names)) as early:
         made = []
         for name in names:

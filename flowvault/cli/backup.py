@@ -35,7 +35,7 @@ def command(app, sources, message, no_commit, push, full, jobs, fmt):
         raise ConfigError(f"{app.config_file()}: --push needs [vault].remote; add remote = \"origin\" to [vault]")
     try:
         result = run_backup(config, app.vault_dir(), sources=sources, message=message, commit=not no_commit,
-                            push=push, full=full, jobs=jobs, ui=UI())
+                            push=push, full=full, jobs=jobs, ui=UI(), worker_processes=True)
     except Exception as e:
         partial = getattr(e, "result", None)
         if partial is not None:

@@ -312,3 +312,17 @@ def test_rare_gc_restores_the_threshold_and_leaves_a_callers_frozen_objects_froz
         assert gc.get_freeze_count() == frozen  # the caller's freeze is the caller's to undo
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("asked, jobs, expected", [(False, 16, 0), (True, 1, 0), (True, 16, 1)])
+def test_worker_processes_only_when_asked_with_jobs_and_enough_exports(setup, monkeypatch, asked, jobs, expected):
+    # flowvault.workers: the CLI asks for them; a library caller's main module would be re-imported by them.
+    import flowvault.workers
+
+    vault, src, run = setup
+    src.flows.update({f"f{n}": (f"Flow {n}", 1) for n in range(4, 21)})  # 20 flows: enough to start them
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    started = []
+    monkeypatch.setattr(flowvault.workers.Workers, "start", lambda self: started.append(self.processes))
+    run(worker_processes=asked, jobs=jobs)
+    assert started == [expected]  # asked once (20 exports >= 16), with this many processes
