@@ -110,6 +110,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
     # to export: one core less than the machine has, which this process's threads need (on 2 cores, one worker
     # beat two: 1.11 s vs 1.22 s per 100 flows); none with --jobs 1, where nothing would run beside them.
     workers = Workers(min(jobs, (os.cpu_count() or 1) - 1) if worker_processes and jobs > 1 else 0)
+    stop = threading.Event()  # set when the run is interrupted: sources side by side start no further export
     with workers, _rare_gc(), _early_pool(2 * len(names)) as early:
         made = []
         for name in names:
@@ -142,7 +143,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                     return
                 try:
                     _backup_source(vault, source, report, started, redactor=redactor, full=full, jobs=jobs, ui=ui,
-                                   workers=workers)
+                                   workers=workers, stop=stop)
                 except (FlowvaultError, OSError) as e:
                     if isinstance(e, UsageError):
                         raise
@@ -162,7 +163,8 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                     try:
                         for future in futures:
                             future.result()
-                    except BaseException:
+                    except BaseException:  # Ctrl-C reaches this thread only: the sources' threads stop too
+                        stop.set()
                         for future in futures:
                             future.cancel()
                         raise
@@ -235,6 +237,10 @@ def _rare_gc(young: int = 50_000):
         gc.set_threshold(*before)
 
 
+class _Stopped(Exception):
+    """The run was interrupted: an export not yet started is not started (run_backup's `stop`)."""
+
+
 class _SourceFailed(FlowvaultError):
     """Every selected source failed as a whole (unreachable, 401/403): exit 3, nothing changed."""
 
@@ -279,10 +285,10 @@ def _stored(vault_dir, root: str):
 
 
 def _backup_source(vault, source, report: SourceReport, started: tuple, *, redactor, full: bool, jobs: int,
-                   ui: UI, workers=None) -> None:
+                   ui: UI, workers=None, stop=None) -> None:
     try:
         _export_source(vault, source, report, *started, redactor=redactor, full=full, jobs=jobs, ui=ui,
-                       workers=workers)
+                       workers=workers, stop=stop)
     except BaseException:
         for future in started:
             future.cancel()
@@ -291,7 +297,7 @@ def _backup_source(vault, source, report: SourceReport, started: tuple, *, redac
 
 
 def _export_source(vault, source, report: SourceReport, listing, extras_future, *, redactor, full: bool, jobs: int,
-                   ui: UI, workers=None) -> None:
+                   ui: UI, workers=None, stop=None) -> None:
     from flowvault.normalize.canonical import content_hash, dumpb
 
     root, kind, nested = report.name, source.kind, source.nested
@@ -375,6 +381,8 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
         """Export `item` and write its files, on the worker that exported it, so that files are on disk as soon as
         their export arrives (one collecting thread fell 0.35 s behind 16 exports: issue 8). Returns the error of
         an export that failed; a write that fails raises, and fails the source (a full disk is not one item's)."""
+        if stop is not None and stop.is_set():
+            raise _Stopped
         try:
             entries = source.export(item)
         except Exception as e:  # noqa: BLE001 - any failure of one item: keep its previous copy

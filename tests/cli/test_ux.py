@@ -3,6 +3,7 @@ no colour or animation off a terminal, NO_COLOR, shell completion, Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -424,17 +426,30 @@ def test_completion_of_configured_names(idm_config):
 # --- Ctrl-C during a real backup ------------------------------------------------------------------------------------
 
 
-def test_sigint_during_backup_exits_130_and_leaves_the_vault_clean(tmp_path):
-    env = {**_env(), "FLOWVAULT_SANDBOX_SECRET": "sbx-ux-interrupt", "FLOWVAULT_REDACT_KEY": "k" * 32}
+@contextlib.contextmanager
+def _slow_sandbox(tmp_path, env, latency_ms):
+    """The path of the flowvault.toml of a `flowvault sandbox` subprocess answering after `latency_ms`."""
     config = tmp_path / "sb.toml"
-    sandbox = subprocess.Popen([sys.executable, "-m", "flowvault", "sandbox", "--port", "0", "--latency-ms", "400",
-                                "--write-config", str(config)], env=env, stdout=subprocess.DEVNULL,
+    sandbox = subprocess.Popen([sys.executable, "-m", "flowvault", "sandbox", "--port", "0", "--latency-ms",
+                                str(latency_ms), "--write-config", str(config)], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while not config.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert config.exists()
+        yield config
+    finally:
+        sandbox.send_signal(signal.SIGINT)
+        try:
+            sandbox.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            sandbox.kill()
+
+
+def test_sigint_during_backup_exits_130_and_leaves_the_vault_clean(tmp_path):
+    env = {**_env(), "FLOWVAULT_SANDBOX_SECRET": "sbx-ux-interrupt", "FLOWVAULT_REDACT_KEY": "k" * 32}
+    with _slow_sandbox(tmp_path, env, 400) as config:
         vault = tmp_path / "vault"
         assert run(["init", str(vault)]).exit_code == 0
         args = [sys.executable, "-m", "flowvault", "--config", str(config), "--vault", str(vault), "backup"]
@@ -457,12 +472,31 @@ def test_sigint_during_backup_exits_130_and_leaves_the_vault_clean(tmp_path):
         again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
         assert again.returncode == 0, again.stderr
         assert "committed" in again.stdout
-    finally:
-        sandbox.send_signal(signal.SIGINT)
-        try:
-            sandbox.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            sandbox.kill()
+
+
+def test_sigint_stops_sources_that_run_side_by_side_promptly(tmp_path):
+    # Not on a terminal, with --jobs > 1, the sources run in threads of their own; Ctrl-C reaches the main thread
+    # only, and used to wait until every export of every source was done.
+    env = {**_env(), "FLOWVAULT_SANDBOX_SECRET": "sbx-ux-interrupt", "FLOWVAULT_REDACT_KEY": "k" * 32}
+    with _slow_sandbox(tmp_path, env, 600) as config:
+        vault = tmp_path / "vault"
+        assert run(["init", str(vault)]).exit_code == 0
+        # Two exports in flight: the sandbox's 9 listed flows take 5 rounds of 600 ms after the token and listing.
+        args = [sys.executable, "-m", "flowvault", "--config", str(config), "--vault", str(vault), "backup",
+                "--jobs", "2"]
+        backup = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        assert backup.poll() is None, "the backup ended before it could be interrupted"
+        backup.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        out, err = backup.communicate(timeout=60)
+        assert backup.returncode == 130, err
+        assert time.monotonic() - interrupted < 3.0  # what was in flight ends (exports, the applications chain)
+        api = re.search(r'api_url = "(http://[^/]+)', config.read_text()).group(1)
+        with urllib.request.urlopen(f"{api}/_sandbox/stats", timeout=5) as answer:
+            routes = json.load(answer)["by_route"]
+        exports = sum(n for route, n in routes.items() if route.startswith("POST") and "/versions/" in route)
+        assert 0 < exports < 9, routes  # started before Ctrl-C, and no more: the sandbox lists 9 flows
 
 
 # --- the console-script entry point (ends with os._exit once output is flushed) -----------------------------------
