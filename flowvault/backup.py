@@ -25,7 +25,7 @@ from flowvault.backup_index import (
     FORMAT, INDEX, is_stale, item_paths, load_index, read_index_doc, redaction_stamp, remove_orphans,
 )
 from flowvault.backup_records import BackupResult, Entry, Failure, SourceReport, commit_message, item_labels
-from flowvault.errors import ConfigError, FlowvaultError, PartialBackupError, UsageError
+from flowvault.errors import ConfigError, FlowvaultError, PartialBackupError, UsageError, first_line
 from flowvault.slug import SlugMap, slugify
 from flowvault.ui import UI
 
@@ -147,7 +147,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                 except (FlowvaultError, OSError) as e:
                     if isinstance(e, UsageError):
                         raise
-                    report.error = str(e).splitlines()[0] if str(e) else type(e).__name__
+                    report.error = first_line(e)
                     ui.info(f"{name}: FAILED, nothing of it changed: {report.error}")
                 finally:
                     with contextlib.suppress(Exception):
@@ -407,7 +407,7 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
                     item = futures[future]
                     error = future.result()
                     if error is not None:
-                        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                        reason = first_line(error)
                         report.failed.append(Failure(root, item.name, item.id, reason))
                         with lock:
                             failed_ids.add(item.id)
@@ -434,7 +434,7 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
     extras = dict((index_doc.get("extras") or {}))
     for fname, data in extras_future.result():
         if isinstance(data, BaseException):
-            reason = str(data).splitlines()[0] if str(data) else type(data).__name__
+            reason = first_line(data)
             report.failed.append(Failure(root, fname, "", reason))
             continue
         vault.write(f"{root}/{fname}", data)

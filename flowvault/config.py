@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from flowvault.errors import ConfigError
+from flowvault.errors import ConfigError, first_line
 from flowvault.launch import LAUNCHERS, launcher_module
 from flowvault.masking import register
 from flowvault.regions import check_region
@@ -288,7 +288,7 @@ class _Parser:
         try:
             return cls(**values), secret_vars
         except (TypeError, ValueError) as e:  # a Settings __post_init__ that validates further
-            raise self.error(where, str(e).splitlines()[0] if str(e) else type(e).__name__) from None
+            raise self.error(where, first_line(e)) from None
 
     # --- values ---------------------------------------------------------------------------------------------------
 

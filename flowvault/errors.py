@@ -27,6 +27,13 @@ class FlowvaultError(Exception):
     exit_status: ExitStatus = ExitStatus.REMOTE
 
 
+def first_line(error: BaseException) -> str:
+    """`error`'s message cut to its first line, or its type's name when it has none: how one failure is named in
+    a summary line (a failed item, a failed source, a bad setting)."""
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 # --- fix your input or config (exit 2) -------------------------------------------------------------------
 
 

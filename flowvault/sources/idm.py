@@ -103,7 +103,7 @@ class Source:
         return [d for d in result if isinstance(d, dict)]
 
     def _scan_files(self) -> None:
-        from flowvault.errors import ConfigError
+        from flowvault.errors import ConfigError, first_line
         from flowvault.normalize import bpmn
 
         if self.workflow_dir is None:
@@ -140,7 +140,7 @@ class Source:
                         continue
                     self._files[key] = (where, bpmn.canonical_xml(data))
             except Exception as e:  # noqa: BLE001 - one unreadable file is a failed item, not a failed run
-                self._file_errors[rel] = str(e).splitlines()[0] if str(e) else type(e).__name__
+                self._file_errors[rel] = first_line(e)
 
     def list(self) -> dict[str, Any]:
         """{process key: ListedItem}: keys deployed on the server or found in workflow_dir."""
