@@ -129,6 +129,16 @@ def test_a_changed_flow_is_the_only_one_exported_and_committed(setup):
     assert result.sources[0].unchanged == 2
 
 
+def test_a_file_missing_from_the_working_tree_makes_its_flow_export_again(setup):
+    vault, src, run = setup
+    run()
+    src.exports.clear()
+    (vault.snapshots / "prod/flows/register/layout.json").unlink()
+    (vault.snapshots / "prod/flows/mfa/meta.json").unlink()
+    result = run()
+    assert sorted(src.exports) == ["f2", "f3"] and result.sources[0].unchanged == 1
+
+
 def test_full_re_exports_everything(setup):
     vault, src, run = setup
     run()

@@ -118,6 +118,18 @@ def test_write_is_atomic_and_stale_temp_files_are_cleaned(repo, monkeypatch):
     assert [c.path for c in changes] == ["s/a.json"]
 
 
+def test_list_files_gives_files_only_sorted_without_temp_files(repo):
+    vault = Vault.open(repo)
+    for rel in ("b/flows/z/flow.json", "b/flows/a/meta.json", "b/index.json", "a.json"):
+        vault.write(rel, b"{}\n")
+    (vault.snapshots / "b/flows/a" / f".meta.json{TMP_MARK}1-0").write_bytes(b"half")
+    (vault.snapshots / "b/flows/empty").mkdir()
+    assert vault.list_files("b") == ["b/flows/a/meta.json", "b/flows/z/flow.json", "b/index.json"]
+    assert vault.list_files("b/flows/z") == ["b/flows/z/flow.json"]
+    assert vault.list_files("nothing/here") == []
+    assert "a.json" in vault.list_files()
+
+
 def test_vault_in_a_subfolder_of_the_enclosing_repo(repo):
     sub = repo / "infra" / "flows"
     vault, created = Vault.init(sub)
