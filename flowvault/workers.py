@@ -66,14 +66,16 @@ class Workers:
             from concurrent.futures.process import BrokenProcessPool
 
             try:
-                return pool.submit(fn, *args).result()
-            except BrokenProcessPool:  # a worker died (killed, out of memory): the rest runs here
-                if self._pool is pool:
-                    log.warning("a worker process died; the rest of the exports are normalized in the threads")
-                    self._pool = None
-            except RuntimeError as e:  # closed meanwhile ("cannot schedule new futures after shutdown")
-                if "shutdown" not in str(e):
-                    raise
+                future = pool.submit(fn, *args)
+            except RuntimeError:  # broken, or closed meanwhile: run it here
+                future = None
+            if future is not None:
+                try:
+                    return future.result()  # fn's own exception is raised here, as it would be in this thread
+                except BrokenProcessPool:  # a worker died (killed, out of memory): the rest runs here
+                    if self._pool is pool:
+                        log.warning("a worker process died; the rest of the exports are normalized in the threads")
+                        self._pool = None
         return fn(*args)
 
     def _is_up(self) -> bool:

@@ -45,3 +45,12 @@ def die_unless_in(pid: int) -> str:
     if os.getpid() != pid:
         os._exit(3)
     return "ran here"
+
+
+def runtime_error_unless_in(pid: int) -> str:
+    """Raise a RuntimeError that mentions a shutdown in any process but `pid` (the test's own)."""
+    import os
+
+    if os.getpid() != pid:
+        raise RuntimeError("the widget is gone after shutdown")
+    return "ran here"

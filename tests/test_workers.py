@@ -12,7 +12,7 @@ import pytest
 
 from flowvault.errors import RemoteError
 from flowvault.workers import Workers
-from helpers import die_unless_in, fail_remotely, pid_of_caller
+from helpers import die_unless_in, fail_remotely, pid_of_caller, runtime_error_unless_in
 
 
 def wait_until_up(workers: Workers, timeout: float = 30.0) -> None:
@@ -116,3 +116,11 @@ def test_a_pool_whose_workers_cannot_warm_up_is_never_used(monkeypatch):
 
 def _failing_warm_up():
     raise ImportError("no flowvault here")
+
+
+def test_a_runtime_error_of_the_call_itself_is_raised_not_run_again_here():
+    with Workers(1) as workers:
+        workers.start()
+        wait_until_up(workers)
+        with pytest.raises(RuntimeError, match="the widget is gone after shutdown"):
+            workers.call(runtime_error_unless_in, os.getpid())
