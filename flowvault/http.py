@@ -14,8 +14,8 @@ Starts (`retry=False`) are sent once: a retried start runs the flow twice.
 `headers() -> dict` and optionally `invalidate(stale_headers=None)` (flowvault.token.TokenProvider): on a 401 the
 client invalidates once and repeats the call with fresh credentials.
 
-Error messages come from flowvault.http_errors. requests/urllib3 are imported on first use so that
-`flowvault --help` never loads them.
+Error messages come from flowvault.http_errors. requests/urllib3 are imported when a Client is made (not when
+this module is), so that `flowvault --help` never loads them.
 """
 
 from __future__ import annotations

@@ -6,10 +6,12 @@ One backup of an environment (reference/davinci-api.md §1.3, §4):
      application/vnd.pingidentity.flowversion.export+json and {includeSubFlows, includeVariableValues}
      (v = currentVersion, or publishedVersion with deployed_only)
   -> split the main flow from `_embedded` subflows: a subflow the environment lists is stored from its own export,
-     once; the main flow's meta.json names it ({"subflows": {id: name}}).
+     once; the main flow's meta.json names it ({"subflows": {id: name}}). This part (export_entries) runs in a
+     worker process when the backup has one (flowvault.workers).
 Also GET /variables (paged with limit/cursor, following _links.next) and GET /davinciApplications with each
 application's flowPolicies, secrets redacted, as variables.json and applications.json.
-An unchanged environment costs: 1 token + 1 flow list + 1 variables page + 1 application list + 1 per application.
+An unchanged environment costs: 1 token + 1 flow list + 1 variables page + 1 application list + 1 per application
+(the policies of the applications the last run stored are asked for beside the list, not after it).
 """
 
 from __future__ import annotations
