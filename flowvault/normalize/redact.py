@@ -79,8 +79,6 @@ class Redactor:
         # (280k keys in 100 exports, a few thousand distinct), and fnmatch per pattern per key was 1.2 s of a backup.
         self._regex = re.compile("|".join(fnmatch.translate(p) for p in self.patterns)) if self.patterns else None
         self._seen: dict[str, bool] = {}
-        self.count = 0  # values redacted so far
-        self.unkeyed = False  # True once a value was redacted without a key: the run says so once
 
     @classmethod
     def from_environment(cls, extra_patterns: Iterable[str] = (), key_file: str | os.PathLike | None = None) -> "Redactor":
@@ -123,9 +121,7 @@ class Redactor:
 
     def value(self, raw: Any) -> dict:
         """Return the stand-in for one secret value."""
-        self.count += 1
         if self.key is None:
-            self.unkeyed = True
             return {"redacted": True}
         data = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, ensure_ascii=False)
         digest = hmac.new(self.key, data.encode("utf-8"), hashlib.sha256).hexdigest()
