@@ -22,7 +22,7 @@ from typing import Any, Mapping
 from flowvault.errors import ConfigError, first_line
 from flowvault.launch import LAUNCHERS, launcher_module
 from flowvault.masking import register
-from flowvault.regions import check_region
+from flowvault.pingone.regions import check_region
 from flowvault.sources import SOURCES, source_module
 
 if sys.version_info >= (3, 11):

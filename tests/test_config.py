@@ -9,7 +9,7 @@ from flowvault import masking
 from flowvault.config import Config, load_config, parse_config
 from flowvault.errors import ConfigError
 from flowvault.launch import LAUNCHERS
-from flowvault.regions import REGIONS, region_urls
+from flowvault.pingone.regions import REGIONS, region_urls
 from flowvault.sources import SOURCES
 
 ENV = {"FLOWVAULT_PROD_CLIENT_SECRET": "prod-secret-value", "DV_SIGNON_API_KEY": "signon-api-key", "IDM_PASSWORD": "idm-pass"}

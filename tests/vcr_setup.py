@@ -189,7 +189,7 @@ def _record_source(config, name: str) -> None:
     settings = src_cfg.settings
     urls = [getattr(settings, k, None) for k in ("api_url", "auth_url", "url")]
     if src_cfg.type == "davinci":
-        from flowvault.regions import region_urls
+        from flowvault.pingone.regions import region_urls
 
         if not settings.api_url:
             urls += [region_urls(settings.region).api, region_urls(settings.region).auth]

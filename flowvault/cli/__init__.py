@@ -13,7 +13,7 @@ import traceback
 
 import click
 
-from flowvault import __version__
+from flowvault.version import __version__
 from flowvault.cli.context import AppContext
 from flowvault.errors import ExitStatus, FlowvaultError
 from flowvault.masking import MaskingFilter, mask

@@ -25,7 +25,7 @@ def command(app, sources, message, no_commit, push, full, jobs, fmt):
     Example:
       FLOWVAULT_PROD_CLIENT_SECRET=... flowvault backup --source prod
     """
-    from flowvault.backup import run_backup
+    from flowvault.backup.run import run_backup
     from flowvault.errors import ConfigError
     from flowvault.ui import UI
 

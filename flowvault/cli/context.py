@@ -46,7 +46,7 @@ class AppContext:
 
 def no_commits_yet(vault_dir: Path):
     """A UsageError saying what to do when the vault at `vault_dir` has no commit to read (else None)."""
-    from flowvault import snapshot
+    from flowvault.vault import snapshot
     from flowvault.errors import UsageError
 
     try:

@@ -28,7 +28,7 @@ def command(app, old, new, fmt, level, flows, exit_code):
     import os
     import sys
 
-    from flowvault import snapshot
+    from flowvault.vault import snapshot
     from flowvault.diff import diff_snapshots
     from flowvault.render import render
 
@@ -55,7 +55,7 @@ def _name_the_file(message: str, args) -> str:
     """`message` starting with the path of the export file it is about ("not a DaVinci export" names none)."""
     from pathlib import Path
 
-    from flowvault import snapshot
+    from flowvault.vault import snapshot
     from flowvault.errors import InputError
 
     if any(a and message.startswith(a) for a in args):

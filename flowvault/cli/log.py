@@ -18,7 +18,7 @@ def command(app, flow, max_count, fmt):
     """
     import json
 
-    from flowvault import snapshot
+    from flowvault.vault import snapshot
     from flowvault.diff import diff_snapshots
     from flowvault.errors import UsageError
     from flowvault.render import count_summary

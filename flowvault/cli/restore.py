@@ -29,7 +29,7 @@ def command(app, flow, target, ref, deploy, dry_run, fmt):
     import json
 
     from flowvault.errors import UsageError
-    from flowvault.restore import restore
+    from flowvault.restore.run import restore
 
     config = app.config()
     result = restore(config, app.vault_dir(), flow, target, ref=ref, deploy=deploy, dry_run=dry_run)

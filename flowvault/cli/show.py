@@ -16,7 +16,7 @@ def command(app, flow, ref, fmt):
     Example:
       flowvault show "PingOne Sign On" --format mermaid
     """
-    from flowvault import snapshot
+    from flowvault.vault import snapshot
     from flowvault.errors import UsageError
 
     from flowvault.cli.context import no_commits_yet
@@ -36,7 +36,7 @@ def command(app, flow, ref, fmt):
 
         click.echo(entry_chart(entry), nl=False)
         return
-    from flowvault.normalize.canonical import dumps
+    from flowvault.canonical import dumps
 
     if isinstance(entry, snapshot.WorkflowEntry):
         click.echo(dumps({**entry.meta, "bpmn": entry.bpmn.decode("utf-8", "replace")}), nl=False)

@@ -161,7 +161,7 @@ class BaseLauncher:
 
     def client(self, base_url: str, *, auth: dict | None = None, headers: dict | None = None, timeout: float = 30.0):
         """The shared HTTP client; `auth` holds only credential headers (every value is masked), `headers` the rest."""
-        from flowvault.http import Client
+        from flowvault.http.client import Client
 
         if self._client is None:
             self._client = Client(base_url, source=f"launcher {self.name}", timeout=timeout, auth=auth,

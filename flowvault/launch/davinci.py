@@ -28,7 +28,7 @@ def runtime_base(settings: Settings) -> str:
     """The runtime API base: `runtime_url`, else the region's orchestrate-api URL."""
     if settings.runtime_url:
         return settings.runtime_url.rstrip("/")
-    from flowvault.regions import orchestrate_url
+    from flowvault.pingone.regions import orchestrate_url
 
     return orchestrate_url(settings.region)
 

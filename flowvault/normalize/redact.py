@@ -98,7 +98,7 @@ class Redactor:
         return cls(None, patterns)
 
     def __reduce__(self):
-        # Sent to a worker process (flowvault.workers) as its key and patterns; the worker keeps one Redactor per
+        # Sent to a worker process (flowvault.backup.workers) as its key and patterns; the worker keeps one Redactor per
         # pair, so its cache of names survives from one export to the next.
         return _shared, (self.key, self.patterns)
 

@@ -7,7 +7,7 @@ One backup of an environment (reference/davinci-api.md §1.3, §4):
      (v = currentVersion, or publishedVersion with deployed_only)
   -> split the main flow from `_embedded` subflows: a subflow the environment lists is stored from its own export,
      once; the main flow's meta.json names it ({"subflows": {id: name}}). This part (export_entries) runs in a
-     worker process when the backup has one (flowvault.workers).
+     worker process when the backup has one (flowvault.backup.workers).
 Also GET /variables (paged with limit/cursor, following _links.next) and GET /davinciApplications with each
 application's flowPolicies, secrets redacted, as variables.json and applications.json.
 An unchanged environment costs: 1 token + 1 flow list + 1 variables page + 1 application list + 1 per application
@@ -20,6 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from flowvault.pingone.client import embedded
+from flowvault.sources.base import Call, in_place
 
 SECRET = {"secret": True}
 
@@ -51,7 +54,7 @@ class Settings:
 
 
 def _dumps(obj: Any) -> bytes:
-    from flowvault.normalize.canonical import dumpb
+    from flowvault.canonical import dumpb
 
     return dumpb(obj)
 
@@ -74,13 +77,13 @@ def _without_links(doc: Any) -> Any:
 def export_entries(content: bytes, source: str, item_id: str, item_name: str, stamp: dict | None, redactor) -> list:
     """The Entries of one export's body: the flow's, then each embedded subflow's, files in canonical JSON.
 
-    Runs in a worker process (flowvault.workers), so everything it needs comes in its arguments. A ValueError
+    Runs in a worker process (flowvault.backup.workers), so everything it needs comes in its arguments. A ValueError
     means the body is not JSON (the client retries the export, as for any read); an export that is JSON but not
     a usable flow raises RemoteError or InputError."""
-    from flowvault.backup_records import Entry
+    from flowvault.sources.base import Entry
     from flowvault.errors import RemoteError
     from flowvault.normalize import davinci
-    from flowvault.normalize.canonical import loads
+    from flowvault.canonical import loads
 
     doc = _without_links(loads(content))
     what = f"{source}: export of {item_name!r} ({item_id})"
@@ -116,31 +119,25 @@ def export_entries(content: bytes, source: str, item_id: str, item_name: str, st
 
 
 class Source:
-    """Exports one DaVinci environment; `list`, `export` and `extras` are what flowvault.backup calls."""
+    """Exports one DaVinci environment; `list`, `export` and `extras` are what flowvault.backup.run calls."""
 
     kind = "flows"  # snapshots/<source>/flows/<slug>/{flow,layout,meta}.json
     nested = True
 
     def __init__(self, name: str, settings: Settings, *, redactor=None, jobs: int = 8, secret_hint: str | None = None,
-                 base_dir: Path | None = None, client=None, workers=None) -> None:
+                 base_dir: Path | None = None, client=None, call: Call = in_place) -> None:
         from flowvault.normalize.redact import Redactor
-        from flowvault.workers import Workers
 
         self.name = name
-        self.workers = workers if workers is not None else Workers()  # none: exports are normalized in the thread
+        self.call = call  # runs export_entries: in a worker process when the backup has them, else here
         self.settings = settings
         self.redactor = redactor if redactor is not None else Redactor(None)
         self.env = settings.environment_id
         self.jobs = max(1, jobs)
-        if client is None:
-            from flowvault.http import Client
-            from flowvault.token import TokenProvider, api_base
+        from flowvault.pingone.client import PlatformClient
 
-            tokens = TokenProvider.from_settings(settings, source=name, secret_hint=secret_hint,
-                                                 timeout=settings.timeout)
-            client = Client(api_base(settings), source=name, timeout=settings.timeout, auth=tokens,
-                            secret_hint=secret_hint, max_in_flight=jobs)
-        self.client = client
+        self.platform = PlatformClient(name, settings, client=client, secret_hint=secret_hint, max_in_flight=jobs)
+        self.client = self.platform.http
 
     def close(self) -> None:
         self.client.close()
@@ -148,29 +145,23 @@ class Source:
     # --- listing ---------------------------------------------------------------------------------------------
 
     def _path(self, *parts: str) -> str:
-        return "/".join(["/environments", self.env, *parts])
+        return self.platform.path(*parts)
 
     def list(self) -> dict[str, Any]:
         """{flow id: ListedItem} of every flow the environment has (RemoteError if the listing fails)."""
-        from flowvault.backup_records import ListedItem
+        from flowvault.sources.base import ListedItem
         from flowvault.errors import RemoteError
 
+        flows: list = []
+        pages = self.platform.pages(self._path("flows"), "flows", params={"attributes": LIST_ATTRIBUTES})
         try:
-            body = self.client.get_json(self._path("flows"), params={"attributes": LIST_ATTRIBUTES})
+            flows += next(pages)
         except RemoteError as e:
             if e.status != 400:
                 raise
-            body = self.client.get_json(self._path("flows"))  # a server that does not know `attributes`
-        flows = []
-        while True:
-            try:
-                flows += _embedded(body, "flows")
-            except RemoteError as e:
-                raise RemoteError(f"{self.name}: GET {self._path('flows')} -> {e}; nothing of this source was changed") from None
-            nxt = _next(body)  # the spec has no paging for flows; follow _links.next defensively
-            if not nxt:
-                break
-            body = self.client.get_json(nxt)
+            pages = self.platform.pages(self._path("flows"), "flows")  # a server that does not know `attributes`
+        for page in pages:  # the spec has no paging for flows; _links.next is followed defensively
+            flows += page
         listed: dict[str, ListedItem] = {}
         for n, item in enumerate(flows):
             if not isinstance(item, dict) or not item.get("id"):
@@ -220,7 +211,7 @@ class Source:
         return self.client.post(
             self._path("flows", item.id, "versions", _int_text(version)), retry=True,  # an export is a read
             json=body, headers={"Content-Type": EXPORT_CONTENT_TYPE},
-            parse=lambda content: self.workers.call(export_entries, content, self.name, item.id, item.name,
+            parse=lambda content: self.call(export_entries, content, self.name, item.id, item.name,
                                                     item.stamp, self.redactor),
         ).data
 
@@ -249,9 +240,8 @@ class Source:
 
     def _variables(self) -> dict:
         out: dict[str, dict] = {}
-        body = self.client.get_json(self._path("variables"), params={"limit": VARIABLES_PAGE})
-        while True:
-            for var in _embedded(body, "variables"):
+        for page in self.platform.pages(self._path("variables"), "variables", params={"limit": VARIABLES_PAGE}):
+            for var in page:
                 if not isinstance(var, dict):
                     continue
                 var = self._redact_variable(_strip(var))
@@ -262,10 +252,6 @@ class Source:
                 if key in out:
                     key += f"#{var.get('id')}"
                 out[key] = var
-            nxt = _next(body)
-            if not nxt:
-                break
-            body = self.client.get_json(nxt)
         return {"variables": out}
 
     def _redact_variable(self, var: dict) -> dict:
@@ -292,14 +278,14 @@ class Source:
         with _pool(min(self.jobs, max(len(known), 1)), f"{self.name}-policies") as pool:
             early = {app_id: pool.submit(policies_of, app_id) for app_id in known}
             body = self.client.get_json(self._path("davinciApplications"))
-            apps = [app for app in _embedded(body, "davinciApplications") if isinstance(app, dict) and app.get("id")]
+            apps = [app for app in embedded(body, "davinciApplications") if isinstance(app, dict) and app.get("id")]
             futures = [early.pop(str(app["id"]), None) or pool.submit(policies_of, str(app["id"])) for app in apps]
             for future in early.values():  # applications gone since the last run: their answers are not needed
                 future.cancel()
             bodies = [future.result() for future in futures]
         for app, policies_body in zip(apps, bodies):
             policies = {}
-            for policy in _embedded(policies_body, "flowPolicies"):
+            for policy in embedded(policies_body, "flowPolicies"):
                 if isinstance(policy, dict) and policy.get("id"):
                     policies[str(policy["id"])] = _strip(redact_flow_policy(policy, self.redactor))
             entry = _strip(redact_application(app, self.redactor))
@@ -323,28 +309,6 @@ def _pool(workers: int, prefix: str):
     import concurrent.futures
 
     return concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=prefix)
-
-
-def _embedded(body: Any, key: str) -> list:
-    """The `_embedded.<key>` list of a HAL page; RemoteError if the page has none.
-
-    PingOne sends `"_embedded": {"<key>": []}` for an empty collection, so a page without the list is a broken
-    answer, not an empty environment: reading it as empty would delete every flow of the vault.
-    """
-    embedded = body.get("_embedded") if isinstance(body, dict) else None
-    items = embedded.get(key) if isinstance(embedded, dict) else None
-    if not isinstance(items, list):
-        from flowvault.errors import RemoteError
-
-        got = type(body).__name__ if not isinstance(body, dict) else f"keys {sorted(body)[:5]}"
-        raise RemoteError(f"expected a JSON object with an _embedded.{key} list, got {got}")
-    return items
-
-
-def _next(body: Any) -> str | None:
-    link = ((body or {}).get("_links") or {}).get("next") if isinstance(body, dict) else None
-    href = link.get("href") if isinstance(link, dict) else None
-    return href or None
 
 
 def _int_text(version: Any) -> str:

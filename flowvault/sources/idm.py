@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowvault.sources.base import Call, in_place
+
 SECRET = {"secret": True}
 log = logging.getLogger(__name__)
 
@@ -52,17 +54,17 @@ def _version(definition: dict) -> int:
 
 
 class Source:
-    """Exports one PingIDM server's workflows; `list`, `export` and `extras` are what flowvault.backup calls."""
+    """Exports one PingIDM server's workflows; `list`, `export` and `extras` are what flowvault.backup.run calls."""
 
     kind = "workflows"  # snapshots/<source>/workflows/<key>.bpmn20.xml and <key>.json
     nested = False
     lower_slugs = False  # file names are the process keys, case kept (unique under case-folding all the same)
 
     def __init__(self, name: str, settings: Settings, *, redactor=None, jobs: int = 8, secret_hint: str | None = None,
-                 base_dir: Path | None = None, client=None, workers=None) -> None:
+                 base_dir: Path | None = None, client=None, call: Call = in_place) -> None:
         from flowvault.normalize.redact import Redactor
 
-        # `workers` (flowvault.workers) is not used: a server's few BPMN workflows are normalized in the thread.
+        # `call` is not used: a server's few BPMN workflows are normalized in the thread.
         self.name = name
         self.settings = settings
         self.redactor = redactor if redactor is not None else Redactor(None)
@@ -71,7 +73,7 @@ class Source:
             wd = Path(settings.workflow_dir).expanduser()
             self.workflow_dir = wd if wd.is_absolute() else (base_dir or Path.cwd()) / wd
         if client is None and settings.url:
-            from flowvault.http import Client
+            from flowvault.http.client import Client
 
             headers = {"Accept-API-Version": "resource=1.0", "X-OpenIDM-NoSession": "true"}
             client = Client(settings.url, source=name, timeout=settings.timeout, auth=auth_headers(settings),
@@ -144,7 +146,7 @@ class Source:
 
     def list(self) -> dict[str, Any]:
         """{process key: ListedItem}: keys deployed on the server or found in workflow_dir."""
-        from flowvault.backup_records import ListedItem
+        from flowvault.sources.base import ListedItem
 
         self._scan_files()
         if self.client is not None:
@@ -175,7 +177,7 @@ class Source:
 
     def export(self, item) -> list:
         """[Entry] with <key>.bpmn20.xml (when a file has it) and <key>.json (the metadata, when deployed)."""
-        from flowvault.backup_records import Entry
+        from flowvault.sources.base import Entry
         from flowvault.normalize import idm
 
         files: dict[str, bytes] = {}
@@ -192,10 +194,16 @@ class Source:
             meta = {"key": item.id, "deployed": None}
         if item.id in self._files:
             meta = {**meta, "file": self._files[item.id][0]}
-        from flowvault.normalize.canonical import dumpb
+        from flowvault.canonical import dumpb
 
         files[JSON_SUFFIX] = dumpb(meta)
         return [Entry(item.id, item.name, files, stamp=item.stamp)]
+
+    settled: tuple[str, ...] = ()  # nothing of a workflow is kept as stored: see settle()
+
+    def settle(self, fname: str, stored: bytes | None, fresh: bytes) -> bytes:
+        """The fresh bytes: a workflow has no field the server rewrites by itself."""
+        return fresh
 
     def extras(self, stored=None) -> Iterator[tuple[str, Any]]:
         return iter(())

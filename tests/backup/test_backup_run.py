@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from flowvault.backup import run_backup
-from flowvault.backup_records import Entry, ListedItem
+from flowvault.backup.run import run_backup
+from flowvault.backup.records import Entry, ListedItem
 from flowvault.errors import PartialBackupError, RemoteError, UsageError
 from flowvault.ui import UI
-from flowvault.vault import Vault
+from flowvault.vault.repo import Vault
 
 
 def git(repo, *args):
@@ -29,6 +29,7 @@ class FakeSource:
     list_error: Exception | None = None
     embedded: dict = field(default_factory=dict)  # parent id -> [(sub id, name)]
     exports: list = field(default_factory=list)
+    settled: tuple = ()
     kind = "flows"
     nested = True
 
@@ -272,7 +273,7 @@ def test_redaction_warning_is_printed_once_per_run(setup, monkeypatch, capsys):
             lines.append(line)
 
     cfg_src = {"prod": SourceCfg("prod"), "dev": SourceCfg("dev")}
-    from flowvault.backup import run_backup as rb
+    from flowvault.backup.run import run_backup as rb
 
     cfg = Cfg(vault.path / "flowvault.toml", VaultCfg(vault.path), cfg_src)
     rb(cfg, vault.path, ui=Capture(interactive=False),
@@ -308,7 +309,7 @@ def test_concurrent_exports_use_several_threads(setup):
 def test_rare_gc_restores_the_threshold_and_leaves_a_callers_frozen_objects_frozen():
     import gc
 
-    from flowvault.backup import _rare_gc
+    from flowvault.backup.run import _rare_gc
 
     before = gc.get_threshold()
     with _rare_gc():
@@ -326,13 +327,13 @@ def test_rare_gc_restores_the_threshold_and_leaves_a_callers_frozen_objects_froz
 
 @pytest.mark.parametrize("asked, jobs, expected", [(False, 16, 0), (True, 1, 0), (True, 16, 1)])
 def test_worker_processes_only_when_asked_with_jobs_and_enough_exports(setup, monkeypatch, asked, jobs, expected):
-    # flowvault.workers: the CLI asks for them; a library caller's main module would be re-imported by them.
-    import flowvault.workers
+    # flowvault.backup.workers: the CLI asks for them; a library caller's main module would be re-imported by them.
+    import flowvault.backup.workers
 
     vault, src, run = setup
     src.flows.update({f"f{n}": (f"Flow {n}", 1) for n in range(4, 21)})  # 20 flows: enough to start them
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     started = []
-    monkeypatch.setattr(flowvault.workers.Workers, "start", lambda self: started.append(self.processes))
+    monkeypatch.setattr(flowvault.backup.workers.Workers, "start", lambda self: started.append(self.processes))
     run(worker_processes=asked, jobs=jobs)
     assert started == [expected]  # asked once (20 exports >= 16), with this many processes

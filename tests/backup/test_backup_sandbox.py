@@ -38,7 +38,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWVAULT_REDACT_KEY", "test-redaction-key-0001")
     monkeypatch.setenv("FLOWVAULT_LOCK_TIMEOUT", "5")
     # Exports of a faulted flow answer 500 every time: do not spend the real backoff on them.
-    monkeypatch.setattr("flowvault.retry.Policy.backoff", lambda self, attempt: 0.0)
+    monkeypatch.setattr("flowvault.http.retry.Policy.backoff", lambda self, attempt: 0.0)
     with sandbox_and_vault(tmp_path) as (sb, vault):
         yield sb, vault
 
@@ -248,14 +248,14 @@ def test_a_first_run_whose_every_source_fails_commits_nothing(env, monkeypatch):
 
 
 def test_exports_normalized_in_worker_processes_are_the_same_as_in_the_threads(env):
-    # flowvault.workers: a DaVinci export's body is parsed, split, redacted and serialized in another process.
+    # flowvault.backup.workers: a DaVinci export's body is parsed, split, redacted and serialized in another process.
     import os
     import time
 
     from flowvault.config import load_config
     from flowvault.normalize.redact import Redactor
     from flowvault.sources.davinci import Source
-    from flowvault.workers import Workers
+    from flowvault.backup.workers import Workers
     from helpers import pid_of_caller
 
     sb, vault = env
@@ -267,7 +267,7 @@ def test_exports_normalized_in_worker_processes_are_the_same_as_in_the_threads(e
         while workers.call(pid_of_caller) == os.getpid():
             assert time.monotonic() < deadline, "no worker process came up"
             time.sleep(0.02)
-        remote = Source("davinci", settings, redactor=redactor, workers=workers)
+        remote = Source("davinci", settings, redactor=redactor, call=workers.call)
         local = Source("davinci", settings, redactor=redactor)
         try:
             items = sorted(local.list().values(), key=lambda it: it.id)

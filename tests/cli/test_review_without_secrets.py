@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from flowvault.cli import cli
-from flowvault.vault import Vault
+from flowvault.vault.repo import Vault
 
 CONFIG = """
 [vault]

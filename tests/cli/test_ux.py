@@ -195,7 +195,7 @@ def test_log_of_a_vault_without_commits(tmp_path):
 
 
 def test_log_leaves_out_commits_that_did_not_touch_snapshots(tmp_path):
-    from flowvault.vault import Vault
+    from flowvault.vault.repo import Vault
 
     vault, _ = Vault.init(tmp_path)
     vault.write("prod/flows/f/flow.json", json.dumps({"name": "f", "nodes": {}, "edges": {}}))
@@ -215,7 +215,7 @@ def test_diff_not_a_git_repository(tmp_path):
 
 
 def test_unknown_ref(tmp_path):
-    from flowvault.vault import Vault
+    from flowvault.vault.repo import Vault
 
     vault, _ = Vault.init(tmp_path)
     vault.write("prod/flows/f/flow.json", json.dumps({"name": "f", "nodes": {}, "edges": {}}))
@@ -278,12 +278,12 @@ def test_unknown_source(idm_config):
 
 
 def test_interrupt_exits_130_with_one_line(monkeypatch):
-    import flowvault.snapshot
+    import flowvault.vault.snapshot
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(flowvault.snapshot, "resolve", interrupted)
+    monkeypatch.setattr(flowvault.vault.snapshot, "resolve", interrupted)
     result = run(["diff"])
     assert result.exit_code == 130
     assert result.stderr == "flowvault: interrupted\n"

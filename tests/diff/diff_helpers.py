@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from flowvault.normalize import davinci
-from flowvault.snapshot import FlowDoc
+from flowvault.vault.snapshot import FlowDoc
 
 DAVINCI = Path(__file__).resolve().parents[1] / "fixtures" / "davinci"
 

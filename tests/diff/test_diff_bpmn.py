@@ -7,7 +7,7 @@ import pytest
 from flowvault.diff import diff_snapshots
 from flowvault.normalize import bpmn
 from flowvault.render import render
-from flowvault.snapshot import Snapshot, WorkflowEntry
+from flowvault.vault.snapshot import Snapshot, WorkflowEntry
 
 IDM = Path(__file__).resolve().parents[1] / "fixtures" / "idm"
 ACCESS = IDM / "usecase__workflow__accessRequest.bpmn20.xml"

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from flowvault.cli import cli
-from flowvault.normalize import canonical
+from flowvault import canonical
 from tests.diff.diff_helpers import DAVINCI, flows_of, raw
 
 BASIC = "tfprovider__internal_acctest_flows_full-basic.json"

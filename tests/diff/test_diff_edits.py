@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from flowvault.diff import Change, DiffResult, diff_flows, diff_snapshots
-from flowvault.snapshot import FlowEntry, Snapshot
+from flowvault.vault.snapshot import FlowEntry, Snapshot
 from tests.diff.diff_helpers import DAVINCI, flows_of, one_flow, raw, raw_flows, rows
 from tests.normalize.normalize_helpers import other_environment
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flowvault.normalize import canonical
+from flowvault import canonical
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 DAVINCI = FIXTURES / "davinci"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowvault.normalize import canonical
+from flowvault import canonical
 
 
 def reference(obj) -> str:

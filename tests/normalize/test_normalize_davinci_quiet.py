@@ -8,7 +8,8 @@ import re
 import pytest
 from normalize_helpers import DAVINCI, DAVINCI_FILES, legacy_to_platform, load, other_environment
 
-from flowvault.normalize import canonical, davinci
+from flowvault import canonical
+from flowvault.normalize import davinci
 
 SINGLE = [p for p in DAVINCI_FILES if "flowId" in load(p)]
 

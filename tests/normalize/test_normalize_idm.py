@@ -3,7 +3,8 @@
 import pytest
 
 from flowvault.errors import InputError
-from flowvault.normalize import canonical, idm
+from flowvault import canonical
+from flowvault.normalize import idm
 
 READ = {
     "_id": "contractorOnboarding:1:5", "_rev": "1", "candidateStarterGroupIdExpressions": [],

@@ -7,7 +7,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowvault.normalize import canonical, davinci
+from flowvault import canonical
+from flowvault.normalize import davinci
 
 keys = st.text(min_size=1, max_size=8)
 scalars = st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=10)

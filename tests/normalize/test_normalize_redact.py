@@ -7,7 +7,8 @@ import json
 import pytest
 from normalize_helpers import DAVINCI, load
 
-from flowvault.normalize import canonical, davinci
+from flowvault import canonical
+from flowvault.normalize import davinci
 from flowvault.normalize.redact import Redactor, is_literal_secret, redact_application
 
 KEY = b"test-key-not-secret"

@@ -17,4 +17,4 @@ def _secrets(monkeypatch):
 @pytest.fixture
 def no_backoff(monkeypatch):
     """Retries without the real backoff sleeps (for items that fail every time)."""
-    monkeypatch.setattr("flowvault.retry.Policy.backoff", lambda self, attempt: 0.0)
+    monkeypatch.setattr("flowvault.http.retry.Policy.backoff", lambda self, attempt: 0.0)

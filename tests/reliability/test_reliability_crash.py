@@ -11,7 +11,7 @@ import time
 import pytest
 
 from flowvault.sandbox.server import Sandbox
-from flowvault.vault import TMP_MARK
+from flowvault.vault.repo import TMP_MARK
 from tests.reliability.reliability_helpers import (
     call, cli_run, committed_tree, flowvault_cmd, git, index, make_vault, snapshot_tree, subprocess_env,
 )

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from flowvault.errors import ConfigError
-from flowvault.restore_secrets import scrub_secrets, supplied_secrets
+from flowvault.restore.secrets import scrub_secrets, supplied_secrets
 from flowvault.sandbox.tomlw import dumps as toml_dumps
 from flowvault.sources.davinci import Settings
 from tests.restore.restore_helpers import API_SUCCESS, SECRET_MARKERS, by_name, hook
@@ -83,7 +83,7 @@ def test_an_imported_flow_gets_the_value_named_in_the_config(world, other, monke
 
 
 def test_markers_in_a_long_list_are_left_out_without_shifting_the_others():
-    from flowvault.restore_secrets import scrub_secrets
+    from flowvault.restore.secrets import scrub_secrets
 
     items = [f"item-{i}" for i in range(12)]
     items[9] = {"redacted": "hmac-sha256:000000000009"}

@@ -5,7 +5,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from flowvault.slug import MAX_CHARS, SlugMap, is_safe, slugify
+from flowvault.vault.slug import MAX_CHARS, SlugMap, is_safe, slugify
 
 HOSTILE = [
     "../x", "/abs", "CON", "con", "aux.txt", "AUX", "com1", "LPT9.log", "nul", ".git", "..", ".", "a\x00b",

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from flowvault.errors import VaultError
-from flowvault.vault import TMP_MARK, Vault
+from flowvault.vault.repo import TMP_MARK, Vault
 
 
 def git(repo, *args):
@@ -98,7 +98,7 @@ def test_write_is_atomic_and_stale_temp_files_are_cleaned(repo, monkeypatch):
     vault = Vault.open(repo)
     vault.write("s/a.json", "old\n")
     # A crash in the middle of writing leaves the old content whole.
-    import flowvault.vault as vault_mod
+    import flowvault.vault.repo as vault_mod
 
     def boom(*a, **k):
         raise OSError("disk full")
@@ -178,7 +178,7 @@ def test_head_moved_by_someone_else_is_not_overwritten(repo, monkeypatch):
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from flowvault.vault import Vault
+    from flowvault.vault.repo import Vault
     with Vault.open(sys.argv[1]).lock(timeout=5):
         print("locked", flush=True)
         time.sleep(float(sys.argv[2]))
@@ -249,7 +249,7 @@ def test_push_accepted(repo, tmp_path):
 
 def test_a_repository_above_the_ceiling_is_not_taken_for_the_vault(tmp_path, monkeypatch):
     from flowvault.errors import NoVaultError
-    from flowvault.vault import Vault
+    from flowvault.vault.repo import Vault
 
     git(tmp_path, "init", "-q", str(tmp_path))
     inner = tmp_path / "team" / "vault"

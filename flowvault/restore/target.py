@@ -1,15 +1,16 @@
 """The DaVinci environment that restore writes to, through the PingOne Platform API (reference/davinci-api.md §1.3,
-§2.4, §4).
+§2.4, §4), read through the one Platform API client (flowvault.pingone.client).
 
 Writes (import, replace, deploy) are sent once, never retried (STYLE.md "HTTP"): a retried import creates the flow
-twice. Reads are retried.
+twice. Reads are retried. A listing page without its `_embedded` list is an error, never an empty environment:
+read as empty, a restore would create every flow anew.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flowvault.errors import RemoteError
+from flowvault.pingone.client import PlatformClient
 
 IMPORT_TYPES = {"platform": "application/vnd.pingidentity.flow.import+json",
                 "legacy": "application/vnd.pingidentity.flow.import.legacy+json"}
@@ -17,29 +18,21 @@ DEPLOY_TYPE = "application/vnd.pingidentity.flow.deploy+json"
 
 
 class Target:
-    """The DaVinci environment restore writes to: a flowvault.http.Client on its Platform API."""
+    """The DaVinci environment restore writes to."""
 
-    def __init__(self, name: str, settings, *, client=None, secret_hint: str | None = None) -> None:
+    def __init__(self, name: str, settings: Any, *, client: Any = None, secret_hint: str | None = None) -> None:
         self.name = name
-        self.env = settings.environment_id
-        if client is None:
-            from flowvault.http import Client
-            from flowvault.token import TokenProvider, api_base
-
-            tokens = TokenProvider.from_settings(settings, source=name, secret_hint=secret_hint,
-                                                 timeout=settings.timeout)
-            client = Client(api_base(settings), source=name, timeout=settings.timeout, auth=tokens,
-                            secret_hint=secret_hint)
-        self.client = client
+        self.platform = PlatformClient(name, settings, client=client, secret_hint=secret_hint)
+        self.env = self.platform.env
+        self.client = self.platform.http
 
     def path(self, *parts: str) -> str:
         """The API path of `parts` under this environment."""
-        return "/".join(["/environments", self.env, *parts])
+        return self.platform.path(*parts)
 
     def flows(self) -> list[dict]:
         """Every flow of the environment (a listing entry each, all with an id)."""
-        body = self.client.get_json(self.path("flows"))
-        return [f for f in _embedded(body, "flows") if isinstance(f, dict) and f.get("id")]
+        return [f for f in self.platform.listing(self.path("flows"), "flows") if isinstance(f, dict) and f.get("id")]
 
     def flow(self, flow_id: str) -> dict:
         """The full flow `flow_id` as the environment holds it now."""
@@ -63,20 +56,13 @@ class Target:
     def policies(self) -> list[tuple[dict, dict]]:
         """[(application, flow policy)] of the environment."""
         out = []
-        for app in _embedded(self.client.get_json(self.path("davinciApplications")), "davinciApplications"):
+        for app in self.platform.listing(self.path("davinciApplications"), "davinciApplications"):
             if isinstance(app, dict) and app.get("id"):
-                body = self.client.get_json(self.path("davinciApplications", str(app["id"]), "flowPolicies"))
-                out += [(app, p) for p in _embedded(body, "flowPolicies") if isinstance(p, dict)]
+                policies = self.platform.listing(self.path("davinciApplications", str(app["id"]), "flowPolicies"),
+                                                 "flowPolicies")
+                out += [(app, p) for p in policies if isinstance(p, dict)]
         return out
 
     def close(self) -> None:
         """Close the client's connections."""
-        self.client.close()
-
-
-def _embedded(body: Any, key: str) -> list:
-    """The `_embedded.<key>` list of a listing response ([] if absent; RemoteError if `body` is not an object)."""
-    if not isinstance(body, dict):
-        raise RemoteError(f"expected a JSON object with _embedded.{key}, got {type(body).__name__}")
-    items = (body.get("_embedded") or {}).get(key, [])
-    return items if isinstance(items, list) else []
+        self.platform.close()

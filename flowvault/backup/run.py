@@ -8,8 +8,8 @@ message, and the run ends with PartialBackupError (exit 4) after committing the 
 nothing. A run killed at any moment leaves the last commit intact; the next run re-exports whatever the stale
 index.json does not vouch for and commits the whole working tree of snapshots/.
 
-index.json is read and written through flowvault.backup_index; the records a run returns and its commit message
-are in flowvault.backup_records.
+index.json is read and written through flowvault.backup.index; the records a run returns and its commit message
+are in flowvault.backup.records.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ import os
 import threading
 from pathlib import Path
 
-from flowvault.backup_index import (
+from flowvault.backup.index import (
     FORMAT, INDEX, is_stale, item_paths, load_index, read_index_doc, redaction_stamp, remove_orphans,
 )
-from flowvault.backup_records import BackupResult, Entry, Failure, SourceReport, commit_message, item_labels
+from flowvault.backup.records import BackupResult, Entry, Failure, SourceReport, commit_message, item_labels
 from flowvault.errors import ConfigError, FlowvaultError, PartialBackupError, UsageError, first_line
-from flowvault.slug import SlugMap, slugify
+from flowvault.sources.base import in_place
+from flowvault.vault.slug import SlugMap, slugify
 from flowvault.ui import UI
 
 # Exports in flight per source. A backup is one short burst (PingOne allows at most 100 flows per environment), so
@@ -36,7 +37,7 @@ from flowvault.ui import UI
 # thread of the client until its Retry-After (retry.Gate), so a busy licence slows the burst down rather than
 # failing it; --jobs lowers the cap for a licence that other tools use heavily.
 DEFAULT_JOBS = 16
-WORKERS_FROM = 16  # exports of one source from which worker processes are started (flowvault.workers)
+WORKERS_FROM = 16  # exports of one source from which worker processes are started (flowvault.backup.workers)
 KEY_FILE_ENV = "FLOWVAULT_REDACT_KEY_FILE"  # where the fingerprints' key is, when not in FLOWVAULT_REDACT_KEY
 
 
@@ -89,11 +90,11 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                source_factory=None, worker_processes: bool = False) -> BackupResult:
     """Back up the selected sources into the vault and commit; PartialBackupError (with .result) if items failed.
 
-    `worker_processes`: parse and normalize exports in spawned processes (flowvault.workers), as the
+    `worker_processes`: parse and normalize exports in spawned processes (flowvault.backup.workers), as the
     `flowvault backup` command does. A spawned process imports the caller's main module, so a script that
     asks for them must keep its work under `if __name__ == "__main__":`, as multiprocessing requires."""
     from flowvault.normalize.redact import ENV_KEY, Redactor
-    from flowvault.workers import Workers
+    from flowvault.backup.workers import Workers
 
     ui = ui or UI()
     if push and not commit:
@@ -106,10 +107,14 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
         ui.warn(f"{ENV_KEY} is not set: secrets are stored as {{\"redacted\": true}}, so a changed secret does not "
                 f"show in diffs; set {ENV_KEY} to a random secret to store keyed fingerprints", once="redact-key")
     result = BackupResult([])
-    # Worker processes for parsing and normalizing exports (flowvault.workers), started by a source with enough
+    # Worker processes for parsing and normalizing exports (flowvault.backup.workers), started by a source with enough
     # to export: one core less than the machine has, which this process's threads need (on 2 cores, one worker
     # beat two: 1.11 s vs 1.22 s per 100 flows); none with --jobs 1, where nothing would run beside them.
-    workers = Workers(min(jobs, (os.cpu_count() or 1) - 1) if worker_processes and jobs > 1 else 0)
+    # A worker imports what the sources' calls need (their modules, the codec) as it starts.
+    from flowvault.sources import SOURCES
+
+    preload = ["orjson", "flowvault.canonical", *sorted({SOURCES[config.sources[n].type] for n in names})]
+    workers = Workers(min(jobs, (os.cpu_count() or 1) - 1) if worker_processes and jobs > 1 else 0, preload=preload)
     stop = threading.Event()  # set when the run is interrupted: sources side by side start no further export
     with workers, _rare_gc(), _early_pool(2 * len(names)) as early:
         made = []
@@ -128,7 +133,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
         # The vault is opened while those first round trips are in flight: importing git and asking it where the
         # repository is took ~60 ms before the first request could leave (issue 8).
         try:
-            from flowvault.vault import Vault
+            from flowvault.vault.repo import Vault
 
             vault = Vault.open(vault_dir)
             _refuse_key_file_inside(key_file, vault)
@@ -253,7 +258,8 @@ def _make_source(config, src_cfg, *, redactor, jobs: int, workers=None):
     from flowvault.sources import source_module
 
     module = source_module(src_cfg.type)
-    return module.Source(src_cfg.name, src_cfg.settings, redactor=redactor, jobs=jobs, workers=workers,
+    return module.Source(src_cfg.name, src_cfg.settings, redactor=redactor, jobs=jobs,
+                         call=workers.call if workers is not None else in_place,
                          secret_hint=getattr(src_cfg, "secret_hint", None), base_dir=config.path.parent)
 
 
@@ -271,7 +277,7 @@ def _start(pool, source, stored) -> tuple:
 def _stored(vault_dir, root: str):
     """fname -> bytes of snapshots/<root>/<fname> as the last run left it, or None: read before the vault is
     opened (only a hint: a wrong folder reads as nothing)."""
-    from flowvault.vaultfiles import SNAPSHOTS, SnapshotFiles
+    from flowvault.vault.files import SNAPSHOTS, SnapshotFiles
 
     files = SnapshotFiles(Path(vault_dir) / SNAPSHOTS)
 
@@ -298,7 +304,7 @@ def _backup_source(vault, source, report: SourceReport, started: tuple, *, redac
 
 def _export_source(vault, source, report: SourceReport, listing, extras_future, *, redactor, full: bool, jobs: int,
                    ui: UI, workers=None, stop=None) -> None:
-    from flowvault.normalize.canonical import content_hash, dumpb
+    from flowvault.canonical import content_hash, dumpb
 
     root, kind, nested = report.name, source.kind, source.nested
     index_doc = read_index_doc(vault, root)
@@ -353,7 +359,7 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
         workers.start()  # their ~0.1 s start-up pays off from a few dozen exports; a nightly run with few has none
     failed_ids: set[str] = set()
 
-    settled = getattr(source, "settled", ())  # files the source may keep as stored (Source.settle)
+    settled = source.settled  # files the source may keep as stored (Source.settle)
 
     lock = threading.Lock()  # guards slugs, final and failed_ids: workers store side by side
 

@@ -2,7 +2,7 @@
 
 Guarantees (DESIGN.md "The vault"):
 - files are written atomically (temp file + os.replace), and only under snapshots/; every file written is
-  fsynced (with its folder) before the commit that records it (Vault.sync; flowvault.vaultfiles does both);
+  fsynced (with its folder) before the commit that records it (Vault.sync; flowvault.vault.files does both);
 - a commit contains only snapshots/ paths and is built in a temporary index (GIT_INDEX_FILE), so whatever the user
   has staged elsewhere stays staged and uncommitted; git hooks do not run (commit-tree, not `git commit`);
 - one commit per run that changed something, none when nothing changed; the commit happens last, so a run killed
@@ -27,7 +27,7 @@ import filelock
 import git
 
 from flowvault.errors import NoVaultError, VaultError
-from flowvault.vaultfiles import SNAPSHOTS, TMP_MARK, SnapshotFiles
+from flowvault.vault.files import SNAPSHOTS, TMP_MARK, SnapshotFiles
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class Vault:
             log.info("removed %d stale temp file(s) of an interrupted run", len(removed))
         return removed
 
-    # --- files under snapshots/: SnapshotFiles (flowvault.vaultfiles) does the work -----------------------------
+    # --- files under snapshots/: SnapshotFiles (flowvault.vault.files) does the work -----------------------------
     # Its `on_written` hook hands each changed file to _prehash, the git side of a write.
 
     def file(self, rel: str | os.PathLike) -> Path:

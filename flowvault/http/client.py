@@ -6,15 +6,15 @@
     run = client.post(start_url, retry=False, json=inputs).data             # a start: never retried
 
 Reads (`retry=True`) are retried on 408/429/500/502/503/504 and dropped connections, honouring Retry-After, with
-backoff, behind a 429 gate shared by all threads of the client (flowvault.retry). Faults urllib3 cannot see (a
+backoff, behind a 429 gate shared by all threads of the client (flowvault.http.retry). Faults urllib3 cannot see (a
 truncated body, a body that is not the JSON we expected) are retried for reads by the loop in Client.request.
 Starts (`retry=False`) are sent once: a retried start runs the flow twice.
 
 `auth` is None, a (user, password) tuple (HTTP Basic), a dict of static headers, or an object with
-`headers() -> dict` and optionally `invalidate(stale_headers=None)` (flowvault.token.TokenProvider): on a 401 the
+`headers() -> dict` and optionally `invalidate(stale_headers=None)` (flowvault.pingone.token.TokenProvider): on a 401 the
 client invalidates once and repeats the call with fresh credentials.
 
-Error messages come from flowvault.http_errors. requests/urllib3 are imported when a Client is made (not when
+Error messages come from flowvault.http.errors. requests/urllib3 are imported when a Client is made (not when
 this module is), so that `flowvault --help` never loads them.
 """
 
@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-from flowvault import __version__
+from flowvault.version import __version__
 from flowvault.errors import AuthError, RemoteError
-from flowvault.http_errors import reason, service_message, short
+from flowvault.http.errors import reason, service_message, short
 from flowvault.masking import MaskingFilter, mask, register
-from flowvault.retry import CONNECT_RETRIES, RETRY_STATUSES, Gate, Policy, retry_after_seconds, retry_class
+from flowvault.http.retry import CONNECT_RETRIES, RETRY_STATUSES, Gate, Policy, retry_after_seconds, retry_class
 
 log = logging.getLogger("flowvault.http")
 
@@ -77,7 +77,7 @@ class Response:
 
 
 def _parse_json(content: bytes) -> Any:
-    from flowvault.normalize.canonical import loads  # json.loads' answer, faster (orjson) where it is the same
+    from flowvault.canonical import loads  # json.loads' answer, faster (orjson) where it is the same
 
     return loads(content)
 

@@ -1,6 +1,6 @@
 """The records of a backup run and the commit message made from them.
 
-A source lists ListedItems and exports Entries (flowvault.sources); each source's outcome is a SourceReport (with
+A source lists ListedItems and exports Entries (flowvault.sources.base); each source's outcome is a SourceReport (with
 its Failures), the run's is a BackupResult; commit_message turns the result and the changed paths into the
 vault commit's text.
 """
@@ -12,33 +12,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
-from flowvault.backup_index import INDEX
+from flowvault.backup.index import INDEX
+from flowvault.sources.base import Entry, ListedItem
 
-
-@dataclass(frozen=True)
-class ListedItem:
-    """What a source's listing says about one item: `stamp` changes whenever the item does."""
-
-    id: str
-    name: str
-    stamp: dict
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def slug_name(self) -> str:
-        """What the item's file or folder name is made from: its name (flows) or its key (IDM workflows)."""
-        return str(self.extra.get("slug_name") or self.name)
-
-
-@dataclass
-class Entry:
-    """One exported item: its files ({name: bytes} in a folder, or {suffix: bytes} next to each other)."""
-
-    id: str
-    name: str
-    files: dict[str, bytes]
-    stamp: dict | None = None
-    parent: str | None = None  # set for a subflow that came embedded in another flow's export
+__all__ = ["BackupResult", "Entry", "Failure", "ListedItem", "SourceReport", "commit_message", "item_labels",
+           "one_line"]
 
 
 @dataclass
@@ -99,7 +77,7 @@ class BackupResult:
 def item_labels(vault, changes) -> dict[tuple[str, str], str]:
     """(source, slug) -> item name, from the index.json (at HEAD and in the working tree, so removed items too) of
     each source the changes touch: two small reads per source, not every file of the vault."""
-    from flowvault.vault import SNAPSHOTS  # here, not at the top: vault imports git
+    from flowvault.vault.repo import SNAPSHOTS  # here, not at the top: vault imports git
 
     labels: dict[tuple[str, str], str] = {}
     roots = sorted({PurePosixPath(c.path).parts[0] for c in changes if len(PurePosixPath(c.path).parts) > 1})

@@ -1,4 +1,4 @@
-"""flowvault.token against a local token endpoint (the ScriptedServer of test_http)."""
+"""flowvault.pingone.token against a local token endpoint (the ScriptedServer of test_http)."""
 
 import base64
 import threading
@@ -8,9 +8,9 @@ import pytest
 
 from flowvault import masking
 from flowvault.errors import AuthError, ConfigError
-from flowvault.http import Client
-from flowvault.token import TokenProvider, api_base, token_url
-from test_http import OK, ScriptedServer
+from flowvault.http.client import Client
+from flowvault.pingone.token import TokenProvider, api_base, token_url
+from helpers import OK, ScriptedServer
 
 ENV_ID = "env-1"
 TOKEN_PATH = f"/{ENV_ID}/as/token"

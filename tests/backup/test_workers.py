@@ -1,4 +1,4 @@
-"""flowvault.workers: spawned processes that run a backup's CPU-bound calls, and the fallbacks to the caller."""
+"""flowvault.backup.workers: spawned processes that run a backup's CPU-bound calls, and the fallbacks to the caller."""
 
 import multiprocessing
 import os
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from flowvault.errors import RemoteError
-from flowvault.workers import Workers
+from flowvault.backup.workers import Workers
 from helpers import die_unless_in, fail_remotely, pid_of_caller, runtime_error_unless_in
 
 
@@ -63,8 +63,8 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
     # A parent killed with kill -9 cannot close its pool: the workers notice and end within a second or so.
     script = textwrap.dedent(f"""
         import os, sys, time
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from flowvault.workers import Workers
+        sys.path.insert(0, {str(Path(__file__).parents[1])!r})
+        from flowvault.backup.workers import Workers
         from helpers import pid_of_caller
         if __name__ == "__main__":
             workers = Workers(1)
@@ -102,7 +102,7 @@ def test_close_without_waiting_lets_them_end_and_a_last_close_waits():
 
 
 def test_a_pool_whose_workers_cannot_warm_up_is_never_used(monkeypatch):
-    import flowvault.workers as workers_module
+    import flowvault.backup.workers as workers_module
 
     monkeypatch.setattr(workers_module, "_warm_up", _failing_warm_up)
     with Workers(1) as workers:

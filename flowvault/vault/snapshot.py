@@ -2,7 +2,7 @@
 
 Every reader turns its input into {path relative to snapshots/: bytes} and `from_files` parses that, so a
 snapshots/ folder on disk and the same folder at a git ref read alike. Git is reached only through
-flowvault.vault (the one module that imports git).
+flowvault.vault.repo (the one module that imports git).
 """
 
 from __future__ import annotations
@@ -183,8 +183,8 @@ def _source_of(folder: Path, kind: str) -> str | None:
 
 
 def open_vault(vault_dir: str | Path):
-    """The vault at `vault_dir` (flowvault.vault.Vault); UsageError naming the folder if it is not a repo."""
-    from flowvault.vault import Vault
+    """The vault at `vault_dir` (flowvault.vault.repo.Vault); UsageError naming the folder if it is not a repo."""
+    from flowvault.vault.repo import Vault
 
     try:
         return Vault.open(vault_dir)

@@ -5,7 +5,7 @@ parse, split, redact and serialize, under the one GIL those threads share: on a 
 was bound by that, not by the network, with the second core ~40% idle (issue 8). Workers run that part in other
 processes, beside the threads:
 
-    workers = Workers(2)              # nothing started yet
+    workers = Workers(2, preload=["m"])  # nothing started yet; a worker imports module m when it starts
     workers.start()                   # when there is enough work: the processes start in the background
     entries = workers.call(fn, data)  # fn(data) in a worker once one is up, else here; its exception is raised here
     workers.close()                   # waits for them to end (close(wait=False) lets them end meanwhile)
@@ -23,7 +23,8 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,9 @@ MAX_PROCESSES = 4  # past a few, this process's own share (HTTP, writes) is the 
 class Workers:
     """Up to `processes` worker processes, started on demand: see the module docstring."""
 
-    def __init__(self, processes: int = 0) -> None:
+    def __init__(self, processes: int = 0, preload: Iterable[str] = ()) -> None:
         self.processes = max(0, min(processes, MAX_PROCESSES))
+        self.preload = tuple(preload)  # modules a worker imports as it starts, so that its first call does not
         self._pool: Any = None
         self._up: list = []  # futures of the warm-up calls: the pool is used once one has succeeded
         self._ready = False
@@ -53,7 +55,7 @@ class Workers:
             try:
                 pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
                                            initializer=_worker_setup)
-                self._up = [pool.submit(_warm_up) for _ in range(self.processes)]
+                self._up = [pool.submit(_warm_up, self.preload) for _ in range(self.processes)]
             except OSError as e:  # no processes left (ulimit): the threads do the work
                 log.debug("no worker processes (%s)", e)
                 return
@@ -105,14 +107,12 @@ class Workers:
         self.close()
 
 
-def _warm_up() -> None:
-    """Import what a DaVinci export needs (sources.davinci.export_entries), so that its first call does not."""
-    import orjson  # noqa: F401
+def _warm_up(modules: tuple[str, ...]) -> None:
+    """Import what the caller's calls will need (Workers' `preload`), so that the first call does not."""
+    import importlib
 
-    import flowvault.backup_records  # noqa: F401
-    import flowvault.normalize.canonical  # noqa: F401
-    import flowvault.normalize.davinci  # noqa: F401
-    import flowvault.sources.davinci  # noqa: F401
+    for name in modules:
+        importlib.import_module(name)
 
 
 def _worker_setup() -> None:

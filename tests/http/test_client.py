@@ -1,4 +1,4 @@
-"""flowvault.http against a scripted ThreadingHTTPServer on 127.0.0.1 (port 0)."""
+"""flowvault.http.client against a scripted ThreadingHTTPServer on 127.0.0.1 (port 0)."""
 
 import email.utils
 import json
@@ -6,113 +6,15 @@ import logging
 import socket
 import threading
 import time
-from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from flowvault import masking
 from flowvault.errors import AuthError, RemoteError
-from flowvault.http import Client
-from flowvault.http_errors import service_message
-from flowvault.retry import retry_after_seconds
-
-DROP = "drop"  # close the connection without answering
-TRUNCATE = "truncate"  # promise a longer body than we send, then close
-
-
-class ScriptedServer:
-    """Answers each path from a script: a list of responses used in turn (the last one repeats), each a
-    (status, headers, body) tuple, DROP, TRUNCATE, or a callable(request) -> one of those. Records every request."""
-
-    def __init__(self):
-        self.scripts = {}
-        self.calls = defaultdict(int)
-        self.requests = []  # dicts: path, method, headers, query, body, time
-        self.lock = threading.Lock()
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.delay = 0.0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.handle(self)
-
-            do_POST = do_PUT = do_DELETE = do_GET
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.handle_error = lambda request, address: None  # a client that gave up (timeout test) is expected
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.thread.start()
-
-    def script(self, path, *responses):
-        self.scripts[path] = list(responses)
-
-    def handle(self, h):
-        length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length else b""
-        split = urlsplit(h.path)
-        request = {
-            "path": split.path, "method": h.command, "headers": dict(h.headers), "query": parse_qs(split.query),
-            "body": body, "time": time.monotonic(),
-        }
-        with self.lock:
-            self.requests.append(request)
-            index = self.calls[split.path]
-            self.calls[split.path] += 1
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            script = self.scripts.get(split.path, [(404, {}, {"code": "NOT_FOUND", "message": "no such path"})])
-            answer = script[min(index, len(script) - 1)]
-        try:
-            if self.delay:
-                time.sleep(self.delay)
-            if callable(answer):
-                answer = answer(request)
-            if answer == DROP:
-                h.close_connection = True
-                return
-            if answer == TRUNCATE:
-                h.send_response(200)
-                h.send_header("Content-Type", "application/json")
-                h.send_header("Content-Length", "1000")
-                h.end_headers()
-                h.wfile.write(b'{"flows": [')
-                h.wfile.flush()
-                h.close_connection = True
-                return
-            status, headers, payload = answer
-            if isinstance(payload, (dict, list)):
-                payload = json.dumps(payload).encode()
-                headers = {"Content-Type": "application/json", **headers}
-            elif isinstance(payload, str):
-                payload = payload.encode()
-            h.send_response(status)
-            for name, value in headers.items():
-                h.send_header(name, value)
-            h.send_header("Content-Length", str(len(payload)))
-            h.end_headers()
-            h.wfile.write(payload)
-        finally:
-            with self.lock:
-                self.in_flight -= 1
-
-    def times(self, path):
-        return [r["time"] for r in self.requests if r["path"] == path]
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
+from flowvault.http.client import Client
+from flowvault.http.errors import service_message
+from flowvault.http.retry import retry_after_seconds
+from helpers import DROP, OK, TRUNCATE, ScriptedServer
 
 @pytest.fixture
 def server():
@@ -137,7 +39,6 @@ def make_client(server):
         client.close()
 
 
-OK = (200, {}, {"ok": True})
 
 
 # --- retries -----------------------------------------------------------------------------------------------------
@@ -494,5 +395,5 @@ def test_import_is_cheap():
     import subprocess
     import sys
 
-    code = "import sys, flowvault.http, flowvault.config, flowvault.token; print('requests' in sys.modules)"
+    code = "import sys, flowvault.http.client, flowvault.config, flowvault.pingone.token; print('requests' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

@@ -81,7 +81,7 @@ class Plan:
 
 def select_flow(snapshot, wanted: str):
     """The one FlowEntry of `snapshot` that `wanted` names (name, folder or id; `source/flow` narrows the source)."""
-    from flowvault.snapshot import FlowEntry
+    from flowvault.vault.snapshot import FlowEntry
 
     flows = [e for e in snapshot.flows if isinstance(e, FlowEntry)]
     found = [e for e in flows if wanted in (e.name, e.slug, e.id) or wanted.strip() == e.name.strip()]

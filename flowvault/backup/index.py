@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from flowvault.backup_records import ListedItem
+    from flowvault.sources.base import ListedItem
 
 log = logging.getLogger("flowvault.backup")  # index.json is part of a backup run's story (`-v`)
 

@@ -6,7 +6,7 @@
 POST {auth_url}/{environment_id}/as/token with grant_type=client_credentials, the client authenticated by HTTP
 Basic (client_secret_basic, the default, as Ping's go-client does) or by form fields (client_secret_post); which
 one works is set by the app's tokenEndpointAuthMethod (reference/davinci-api.md 1.2). A worker token lives one
-hour; we refresh a minute early, and at once when a call gets a 401 (flowvault.http.Client calls invalidate()).
+hour; we refresh a minute early, and at once when a call gets a 401 (flowvault.http.client.Client calls invalidate()).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 
 from flowvault.errors import AuthError, ConfigError, RemoteError
 from flowvault.masking import register
-from flowvault.regions import region_urls
+from flowvault.pingone.regions import region_urls
 
 METHODS = ("client_secret_basic", "client_secret_post")
 DEFAULT_LIFETIME = 3600.0  # used when the response has no expires_in ("valid for one hour", PingOne docs)
@@ -35,7 +35,7 @@ def api_base(settings: Any) -> str:
 
 
 class TokenProvider:
-    """Thread-safe cache of one worker app's access token; `headers()` is what flowvault.http.Client sends."""
+    """Thread-safe cache of one worker app's access token; `headers()` is what flowvault.http.client.Client sends."""
 
     def __init__(
         self,
@@ -74,7 +74,7 @@ class TokenProvider:
         self._replacement: str | None = None  # the token fetched that way (see invalidate)
         self.requests = 0  # token calls made (for -v output and tests)
         if client is None:
-            from flowvault.http import Client
+            from flowvault.http.client import Client
 
             basic = (client_id, client_secret) if method == "client_secret_basic" else None
             client = Client(

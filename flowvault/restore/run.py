@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from flowvault.errors import ConfigError, RemoteError, UsageError
-from flowvault.restore_plan import NEW_ID, Dangling, Plan, Step, build_plan, dangling_error, select_flow
-from flowvault.restore_secrets import scrub_secrets, supplied_secrets
-from flowvault.restore_target import Target
+from flowvault.restore.plan import NEW_ID, Dangling, Plan, Step, build_plan, dangling_error, select_flow
+from flowvault.restore.secrets import scrub_secrets, supplied_secrets
+from flowvault.restore.target import Target
 
 # DaVinciFlowReplaceRequest (reference/pingone-openapi.yaml): variables are not part of a replace.
 REPLACE_KEYS = ("name", "description", "color", "graphData", "inputSchema", "outputSchema", "settings", "trigger")
@@ -87,7 +87,7 @@ def target_source(config, name: str):
 def restore(config, vault_dir, wanted: str, to: str, *, ref: str = "HEAD", deploy: bool = False,
             dry_run: bool = False, client=None) -> Result:
     """Restore `wanted` from the vault at `ref` into source `to`; the Result says what was (or would be) done."""
-    from flowvault.snapshot import load_ref, open_vault
+    from flowvault.vault.snapshot import load_ref, open_vault
 
     source_cfg = target_source(config, to)
     snapshot = load_ref(open_vault(vault_dir), ref)

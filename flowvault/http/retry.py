@@ -1,4 +1,4 @@
-"""When and how long flowvault.http.Client waits before trying a read again: Retry-After, backoff, the 429 gate.
+"""When and how long flowvault.http.client.Client waits before trying a read again: Retry-After, backoff, the 429 gate.
 
 Reads are retried on 408/429/500/502/503/504 and dropped connections by urllib3's Retry (mounted on the session's
 adapter), honouring Retry-After (seconds or HTTP-date, capped), with exponential backoff + jitter otherwise, as
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-# The client's logger: a retry is one more line of the call it belongs to (`-v` shows both under flowvault.http).
+# The client's logger: a retry is one more line of the call it belongs to (`-v` shows both under flowvault.http.client).
 log = logging.getLogger("flowvault.http")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})

@@ -1,0 +1,2 @@
+"""The git repository that holds the snapshots: its files, snapshot sets and slugs. The only package that imports
+git (in repo.py)."""
