@@ -15,9 +15,10 @@ import re
 import sys
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flowvault.errors import ConfigError, first_line
 from flowvault.launch import LAUNCHERS, launcher_module

@@ -11,12 +11,19 @@ import threading
 from pathlib import Path
 
 from flowvault.backup.index import (
-    FORMAT, INDEX, is_stale, item_paths, load_index, read_index_doc, redaction_stamp, remove_orphans,
+    FORMAT,
+    INDEX,
+    is_stale,
+    item_paths,
+    load_index,
+    read_index_doc,
+    redaction_stamp,
+    remove_orphans,
 )
 from flowvault.backup.records import Entry, Failure, SourceReport
 from flowvault.errors import FlowvaultError, first_line
-from flowvault.vault.slug import SlugMap
 from flowvault.ui import UI
+from flowvault.vault.slug import SlugMap
 
 # Exports in flight per source. A backup is one short burst (PingOne allows at most 100 flows per environment), so
 # the cap sets how long the burst lasts, not a sustained rate. 16 keeps a 100-flow backup from waiting on round
@@ -203,7 +210,7 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
         report.removed.append(entry.get("name", item_id))
     remove_orphans(vault, root, kind, nested, final, {slugs.get(i) for i in failed_ids} - {None})
 
-    extras = dict((index_doc.get("extras") or {}))
+    extras = dict(index_doc.get("extras") or {})
     for fname, data in extras_future.result():
         if isinstance(data, BaseException):
             reason = first_line(data)

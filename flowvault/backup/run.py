@@ -25,8 +25,8 @@ from flowvault.backup.export import backup_source, start, stored_reader
 from flowvault.backup.records import BackupResult, SourceReport, commit_message, item_labels
 from flowvault.errors import ConfigError, FlowvaultError, PartialBackupError, UsageError, first_line
 from flowvault.sources.base import in_place
-from flowvault.vault.slug import slugify
 from flowvault.ui import UI
+from flowvault.vault.slug import slugify
 
 # Exports in flight per source. A backup is one short burst (PingOne allows at most 100 flows per environment), so
 # the cap sets how long the burst lasts, not a sustained rate. 16 keeps a 100-flow backup from waiting on round
@@ -90,8 +90,8 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
     `worker_processes`: parse and normalize exports in spawned processes (flowvault.backup.workers), as the
     `flowvault backup` command does. A spawned process imports the caller's main module, so a script that
     asks for them must keep its work under `if __name__ == "__main__":`, as multiprocessing requires."""
-    from flowvault.normalize.redact import ENV_KEY, Redactor
     from flowvault.backup.workers import Workers
+    from flowvault.normalize.redact import ENV_KEY, Redactor
 
     ui = ui or UI()
     if push and not commit:

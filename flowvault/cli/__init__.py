@@ -13,10 +13,10 @@ import traceback
 
 import click
 
-from flowvault.version import __version__
 from flowvault.cli.context import AppContext
 from flowvault.errors import ExitStatus, FlowvaultError
 from flowvault.masking import MaskingFilter, mask
+from flowvault.version import __version__
 
 
 class OneLineUsageError(click.UsageError):

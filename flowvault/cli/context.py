@@ -46,8 +46,8 @@ class AppContext:
 
 def no_commits_yet(vault_dir: Path):
     """A UsageError saying what to do when the vault at `vault_dir` has no commit to read (else None)."""
-    from flowvault.vault import snapshot
     from flowvault.errors import UsageError
+    from flowvault.vault import snapshot
 
     try:
         vault = snapshot.open_vault(vault_dir)

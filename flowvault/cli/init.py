@@ -56,8 +56,8 @@ def command(app, directory, fmt):
     from pathlib import Path
 
     from flowvault.errors import UsageError
-    from flowvault.vault.repo import Vault
     from flowvault.vault.files import atomic_write
+    from flowvault.vault.repo import Vault
 
     directory = directory or (app.vault_path if app else None) or "."
     try:

@@ -20,11 +20,11 @@ def command(app, names, junit, fmt):
     """
     import sys
 
+    from flowvault.cli.launch import read_input
     from flowvault.errors import ConfigError, LaunchFailed
     from flowvault.launch import report
     from flowvault.launch.base import PASSED
     from flowvault.launch.progress import progress_for
-    from flowvault.cli.launch import read_input
     from flowvault.launch.runner import run_launcher, unknown_launcher
 
     config = app.config()

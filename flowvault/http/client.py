@@ -25,15 +25,16 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-from flowvault.version import __version__
 from flowvault.errors import AuthError, RemoteError
 from flowvault.http.errors import reason, service_message, short
-from flowvault.masking import MaskingFilter, mask, register
 from flowvault.http.retry import CONNECT_RETRIES, RETRY_STATUSES, Gate, Policy, retry_after_seconds, retry_class
+from flowvault.masking import MaskingFilter, mask, register
+from flowvault.version import __version__
 
 log = logging.getLogger("flowvault.http")
 

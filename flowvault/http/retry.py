@@ -15,8 +15,9 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 # The client's logger: a retry is one more line of the call it belongs to (`-v` shows both under flowvault.http.client).

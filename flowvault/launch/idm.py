@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flowvault.launch.base import (
-    ERROR, FAILED, PASSED, BaseLauncher, Deadline, Result, RunOptions, backoff, json_or_none,
+    ERROR,
+    FAILED,
+    PASSED,
+    BaseLauncher,
+    Deadline,
+    Result,
+    RunOptions,
+    backoff,
+    json_or_none,
 )
 
 SECRET = {"secret": True}

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import IO, Iterable
+from collections.abc import Iterable
+from typing import IO
 
 from flowvault.launch.base import BLOCKED, ERROR, FAILED, PASSED, Result
 from flowvault.masking import mask

@@ -13,7 +13,15 @@ from typing import Any
 
 from flowvault.errors import InputError, RemoteError
 from flowvault.launch.base import (
-    BLOCKED, ERROR, FAILED, PASSED, BaseLauncher, Deadline, Result, RunOptions, json_or_none,
+    BLOCKED,
+    ERROR,
+    FAILED,
+    PASSED,
+    BaseLauncher,
+    Deadline,
+    Result,
+    RunOptions,
+    json_or_none,
 )
 
 SECRET = {"secret": True}

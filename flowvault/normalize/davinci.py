@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flowvault.errors import InputError
-from flowvault.normalize.davinci_flow import (FlowSnapshot, denormalize, is_platform, normalize,
-                                             only_service_rewrites)
+from flowvault.normalize.davinci_flow import FlowSnapshot, denormalize, is_platform, normalize, only_service_rewrites
 from flowvault.normalize.redact import Redactor
 
 __all__ = ["Bundle", "FlowSnapshot", "denormalize", "detect_shape", "join_export", "load_export", "normalize",

@@ -7,7 +7,8 @@ differ per environment go to meta.json; the rest is config in flow.json (docs/ca
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flowvault.errors import InputError
 from flowvault.normalize.redact import Redactor

@@ -80,10 +80,10 @@ def export_entries(content: bytes, source: str, item_id: str, item_name: str, st
     Runs in a worker process (flowvault.backup.workers), so everything it needs comes in its arguments. A ValueError
     means the body is not JSON (the client retries the export, as for any read); an export that is JSON but not
     a usable flow raises RemoteError or InputError."""
-    from flowvault.sources.base import Entry
+    from flowvault.canonical import loads
     from flowvault.errors import RemoteError
     from flowvault.normalize import davinci
-    from flowvault.canonical import loads
+    from flowvault.sources.base import Entry
 
     doc = _without_links(loads(content))
     what = f"{source}: export of {item_name!r} ({item_id})"
@@ -149,8 +149,8 @@ class Source:
 
     def list(self) -> dict[str, Any]:
         """{flow id: ListedItem} of every flow the environment has (RemoteError if the listing fails)."""
-        from flowvault.sources.base import ListedItem
         from flowvault.errors import RemoteError
+        from flowvault.sources.base import ListedItem
 
         flows: list = []
         pages = self.platform.pages(self._path("flows"), "flows", params={"attributes": LIST_ATTRIBUTES})

@@ -177,8 +177,8 @@ class Source:
 
     def export(self, item) -> list:
         """[Entry] with <key>.bpmn20.xml (when a file has it) and <key>.json (the metadata, when deployed)."""
-        from flowvault.sources.base import Entry
         from flowvault.normalize import idm
+        from flowvault.sources.base import Entry
 
         files: dict[str, bytes] = {}
         if item.id in self._files:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from flowvault.backup.run import run_backup
 from flowvault.backup.records import Entry, ListedItem
+from flowvault.backup.run import run_backup
 from flowvault.errors import PartialBackupError, RemoteError, UsageError
 from flowvault.ui import UI
 from flowvault.vault.repo import Vault

@@ -6,10 +6,10 @@ import urllib.request
 
 import pytest
 from click.testing import CliRunner
+from helpers import sandbox_and_vault
 
 from flowvault.cli import cli
 from flowvault.sandbox.server import Sandbox
-from helpers import sandbox_and_vault
 
 MAX_UNCHANGED_REQUESTS = 8  # per source, whatever the number of flows (issue #4)
 
@@ -252,11 +252,12 @@ def test_exports_normalized_in_worker_processes_are_the_same_as_in_the_threads(e
     import os
     import time
 
+    from helpers import pid_of_caller
+
+    from flowvault.backup.workers import Workers
     from flowvault.config import load_config
     from flowvault.normalize.redact import Redactor
     from flowvault.sources.davinci import Source
-    from flowvault.backup.workers import Workers
-    from helpers import pid_of_caller
 
     sb, vault = env
     settings = load_config(vault / "flowvault.toml").sources["davinci"].settings

@@ -4,7 +4,6 @@
 from test_backup_sandbox import backup, env  # noqa: F401 - `env` is the fixture
 
 
-
 def test_a_key_file_outside_the_repo_keys_the_fingerprints(env, tmp_path, monkeypatch):
     sb, vault = env
     monkeypatch.delenv("FLOWVAULT_REDACT_KEY", raising=False)

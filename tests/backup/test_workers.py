@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from flowvault.errors import RemoteError
-from flowvault.backup.workers import Workers
 from helpers import die_unless_in, fail_remotely, pid_of_caller, runtime_error_unless_in
+
+from flowvault.backup.workers import Workers
+from flowvault.errors import RemoteError
 
 
 def wait_until_up(workers: Workers, timeout: float = 30.0) -> None:

@@ -8,13 +8,14 @@ import threading
 import time
 
 import pytest
+from helpers import DROP, OK, TRUNCATE, ScriptedServer
 
 from flowvault import masking
 from flowvault.errors import AuthError, RemoteError
 from flowvault.http.client import Client
 from flowvault.http.errors import service_message
 from flowvault.http.retry import retry_after_seconds
-from helpers import DROP, OK, TRUNCATE, ScriptedServer
+
 
 @pytest.fixture
 def server():

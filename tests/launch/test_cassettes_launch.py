@@ -12,7 +12,6 @@ import shutil
 import pytest
 import yaml
 from vcr.errors import CannotOverwriteExistingCassetteException
-
 from vcr_setup import CASSETTES, LAUNCHERS_TOML, REPLAY_SECRET_ENV, SCENARIOS
 
 from flowvault.config import load_config

@@ -3,14 +3,12 @@
 import json
 
 import pytest
-import requests
 from click.testing import CliRunner
 
 from flowvault.cli import cli
 from flowvault.sandbox import idm as sb_idm
 from flowvault.sandbox import invision as sb_invision
 from flowvault.sandbox import smartflows as sb_smartflows
-from flowvault.sandbox.server import Sandbox, fault_for
 
 TYPES = ("invision", "smartflows", "idm")
 

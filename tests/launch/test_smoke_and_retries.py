@@ -7,12 +7,10 @@ from click.testing import CliRunner
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from flowvault.cli import cli
-from flowvault.launch.base import RunOptions
+from flowvault.launch.base import Result, RunOptions
 from flowvault.launch.runner import check_expect
-from flowvault.launch.base import Result
 from flowvault.sandbox import smartflows as sb_smartflows
 from flowvault.sandbox.server import Sandbox, fault_for
-
 
 
 def run(config_file, *args):

@@ -5,12 +5,12 @@ import threading
 from urllib.parse import parse_qs
 
 import pytest
+from helpers import OK, ScriptedServer
 
 from flowvault import masking
 from flowvault.errors import AuthError, ConfigError
 from flowvault.http.client import Client
 from flowvault.pingone.token import TokenProvider, api_base, token_url
-from helpers import OK, ScriptedServer
 
 ENV_ID = "env-1"
 TOKEN_PATH = f"/{ENV_ID}/as/token"

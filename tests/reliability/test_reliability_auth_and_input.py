@@ -4,7 +4,6 @@ exit code, never a traceback."""
 from __future__ import annotations
 
 import pytest
-
 from click.testing import CliRunner
 
 from flowvault.cli import cli

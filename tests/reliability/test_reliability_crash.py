@@ -13,7 +13,15 @@ import pytest
 from flowvault.sandbox.server import Sandbox
 from flowvault.vault.repo import TMP_MARK
 from tests.reliability.reliability_helpers import (
-    call, cli_run, committed_tree, flowvault_cmd, git, index, make_vault, snapshot_tree, subprocess_env,
+    call,
+    cli_run,
+    committed_tree,
+    flowvault_cmd,
+    git,
+    index,
+    make_vault,
+    snapshot_tree,
+    subprocess_env,
 )
 
 

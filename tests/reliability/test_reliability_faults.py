@@ -9,7 +9,14 @@ import pytest
 
 from flowvault.sandbox.server import Sandbox
 from tests.reliability.reliability_helpers import (
-    Proxy, call, cli_run, committed_tree, git, index, make_vault, snapshot_tree,
+    Proxy,
+    call,
+    cli_run,
+    committed_tree,
+    git,
+    index,
+    make_vault,
+    snapshot_tree,
 )
 
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import unicodedata
 from importlib import resources
-from pathlib import Path
 
 import pytest
 
 from flowvault.sandbox.server import Sandbox
-from tests.reliability.reliability_helpers import call, cli_run, git, index, make_vault, snapshot_tree
+from tests.reliability.reliability_helpers import call, cli_run, git, index, make_vault
 
 NFC = unicodedata.normalize("NFC", "Café Flöw")
 NFD = unicodedata.normalize("NFD", "Café Flöw")

@@ -5,16 +5,23 @@ the fingerprints are keyed, so no unkeyed hash of a secret (which a dictionary a
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
-from pathlib import Path
 
 from click.testing import CliRunner
 
 from flowvault.cli import cli
 from flowvault.sandbox.server import Sandbox
 from tests.reliability.reliability_helpers import (
-    CANARY, REDACT_KEY, ROOT, SECRET, call, flowvault_cmd, git, index, make_vault, subprocess_env,
+    CANARY,
+    REDACT_KEY,
+    ROOT,
+    SECRET,
+    call,
+    flowvault_cmd,
+    git,
+    index,
+    make_vault,
+    subprocess_env,
 )
 
 

@@ -3,14 +3,11 @@
 import json
 
 import pytest
-from click.testing import CliRunner
+from helpers import sandbox_and_vault
 
-from flowvault.cli import cli
 from flowvault.sandbox.server import Sandbox
 from flowvault.sandbox.tomlw import dumps as toml_dumps
-
 from tests.restore.restore_helpers import SUBFLOW_1, SUBFLOW_1_FILE, World
-from helpers import sandbox_and_vault
 
 
 @pytest.fixture

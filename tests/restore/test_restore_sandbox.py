@@ -3,8 +3,18 @@
 import json
 
 from tests.restore.restore_helpers import (
-    API_SUCCESS, FULL_BASIC, NODE_CALLING_SUBFLOW_2, SECRET_MARKERS, SUBFLOW_1, SUBFLOW_2,
-    api, by_name, hook, stored, subflow_ids, writes,
+    API_SUCCESS,
+    FULL_BASIC,
+    NODE_CALLING_SUBFLOW_2,
+    SECRET_MARKERS,
+    SUBFLOW_1,
+    SUBFLOW_2,
+    api,
+    by_name,
+    hook,
+    stored,
+    subflow_ids,
+    writes,
 )
 
 DEPLOY = "application/vnd.pingidentity.flow.deploy+json"

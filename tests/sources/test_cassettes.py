@@ -4,11 +4,17 @@ import json
 import re
 
 import pytest
-from vcr.request import Request as VcrRequest
-
 import vcr_setup
+from vcr.request import Request as VcrRequest
 from vcr_setup import (
-    CASSETTES, MARKER, RECORD_SECRET, SCENARIOS, SCRUBBED, SOURCE_CASSETTES, exercise, replay_settings,
+    CASSETTES,
+    MARKER,
+    RECORD_SECRET,
+    SCENARIOS,
+    SCRUBBED,
+    SOURCE_CASSETTES,
+    exercise,
+    replay_settings,
 )
 
 from flowvault.normalize.redact import Redactor

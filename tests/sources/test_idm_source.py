@@ -2,7 +2,6 @@
 
 import io
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -104,9 +103,9 @@ def test_auth_headers_idm_credentials_or_bearer():
 def test_an_unreadable_workflow_file_keeps_its_previous_copy(tmp_path, monkeypatch):
     """Backup level: the key of a broken file is unknown, so its previous files must not be removed."""
     from flowvault.backup.run import run_backup
+    from flowvault.errors import PartialBackupError
     from flowvault.ui import UI
     from flowvault.vault.repo import Vault
-    from flowvault.errors import PartialBackupError
 
     monkeypatch.setenv("FLOWVAULT_REDACT_KEY", "k" * 16)
     wd = tmp_path / "workflow"
