@@ -176,3 +176,31 @@ def test_a_name_saved_from_two_sources_asks_which(world, other):
     assert "pick one of: davinci/subflow-1, other/subflow-1" in result.stderr
     ok = world.run("restore", "other/subflow-1", "--to", "davinci", "--dry-run")
     assert ok.exit_code == 0, ok.output
+
+
+def test_a_listing_page_without_its_list_fails_in_one_line_and_creates_nothing(world, tmp_path):
+    # A broken answer to the flow listing must not read as an empty environment: a restore would create every flow
+    # anew (issue 14). The target answers the token request, then a page without _embedded.flows.
+    from helpers import ScriptedServer
+
+    from flowvault.sandbox.tomlw import dumps as toml_dumps
+
+    world.backup()
+    server = ScriptedServer()
+    try:
+        env = "0b7e0000-0000-4000-8000-000000000001"
+        server.script(f"/{env}/as/token", (200, {}, {"access_token": "t0ken", "token_type": "Bearer",
+                                                     "expires_in": 3600}))
+        server.script(f"/v1/environments/{env}/flows", (200, {}, {"_links": {"self": {"href": "x"}}, "count": 0}))
+        config = world.sb.config()
+        config["sources"]["broken"] = {**config["sources"]["davinci"], "api_url": server.url + "/v1",
+                                       "auth_url": server.url, "environment_id": env}
+        (world.vault / "flowvault.toml").write_text(toml_dumps(config), encoding="utf-8")
+        result = world.run("restore", "Sandbox API Success", "--to", "broken")
+    finally:
+        server.stop()
+    assert result.exit_code == 3, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("flowvault:")]
+    assert len(lines) == 1 and "_embedded.flows" in lines[0], result.stderr
+    assert [r for r in server.requests if r["method"] in ("POST", "PUT", "PATCH", "DELETE")
+            and not r["path"].endswith("/as/token")] == []
