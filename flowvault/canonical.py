@@ -21,7 +21,7 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, (dict, list, tuple)):
         is_dict = isinstance(obj, dict)
         out = None
-        for key, value in obj.items() if is_dict else enumerate(obj):
+        for key, value in obj.items() if isinstance(obj, dict) else enumerate(obj):
             new = _plain(value)
             if new is not value and out is None:
                 out = dict(obj) if is_dict else list(obj)

@@ -99,7 +99,7 @@ def read_index_doc(vault, root: str) -> dict:
 
 def remove_orphans(vault, root, kind, nested, final: dict, protected_slugs: set) -> None:
     """Files under <kind>/ that no index entry accounts for (left by a killed run), except failed items' ones."""
-    expected = set()
+    expected: set[str] = set()
     for entry in final.values():
         expected.update(item_paths(root, kind, nested, entry["slug"], entry.get("files") or {}).values())
     for path in vault.list_files(f"{root}/{kind}"):

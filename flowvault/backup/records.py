@@ -120,9 +120,9 @@ def commit_message(changes, result: BackupResult, labels: dict, message: str | N
         action = "added" if statuses == {"A"} else "removed" if statuses == {"D"} else "changed"
         kind = {"flows": "flow", "workflows": "workflow"}.get(what.split("/", 1)[0], "file")
         counts[(kind, action)] = counts.get((kind, action), 0) + 1
-        slug = what.split("/", 1)[1] if what.startswith(("flows/", "workflows/")) else None
-        name = one_line(labels.get((root, slug), slug)) if slug else what
-        lines.append(f"{root}: {action} {name}" + (f" ({what})" if slug else ""))
+        item = what.split("/", 1)[1] if what.startswith(("flows/", "workflows/")) else None
+        label = one_line(labels.get((root, item), item)) if item else what
+        lines.append(f"{root}: {action} {label}" + (f" ({what})" if item else ""))
     failures = result.failures
     lines += [f.line() for f in failures]
     lines += [f"{s.name}: FAILED as a whole: {s.error}; nothing of it changed" for s in result.sources if s.error]

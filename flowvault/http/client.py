@@ -225,9 +225,9 @@ class Client:
                 self.auth.invalidate(auth_headers)
                 continue
             if status == 429:
-                delay = retry_after_seconds(response.headers.get("Retry-After"))
-                if delay is not None:
-                    self._gate.defer(min(delay, self._policy.retry_after_cap))
+                asked = retry_after_seconds(response.headers.get("Retry-After"))
+                if asked is not None:
+                    self._gate.defer(min(asked, self._policy.retry_after_cap))
             if status in (401, 403):
                 raise self._auth_error(where, response)
             if status >= 400 and not raise_for_status:

@@ -12,10 +12,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from flowvault.errors import FlowvaultError, RemoteError
 from flowvault.masking import mask
+
+if TYPE_CHECKING:
+    from flowvault.http.client import Client
 
 log = logging.getLogger("flowvault.launch")
 
@@ -142,7 +145,7 @@ class BaseLauncher:
         self.run_id: str | None = None
         self.last_status: str | None = None
         self.last_body: Any = None
-        self._client = None
+        self._client: Client | None = None
 
     # --- to implement
 
@@ -174,6 +177,8 @@ class BaseLauncher:
         """POST the start exactly once (retry=False: not after a status, a timeout or a dropped connection) and
         return the Response whatever its status: the error body is the flow's answer (DaVinci's
         createErrorResponse, IDM's script error), so the caller decides. 401/403 still raise AuthError."""
+        if self._client is None:
+            raise RuntimeError("start_call before client(): a launcher makes its client first")
         return self._client.request("POST", path, retry=False, json=json, data=data, params=params, headers=headers,
                                     timeout=timeout, expect_json=False, raise_for_status=False)
 

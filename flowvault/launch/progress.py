@@ -49,11 +49,11 @@ class BarProgress:
         self._task = self._bar.add_task("", total=None, name=name, status="starting")
 
     def update(self, status: str, message: str = "", percentage: float | None = None) -> None:
-        kwargs = {"description": mask(message)[:50], "status": status}
+        description = mask(message)[:50]
         if percentage is not None:
-            self._bar.update(self._task, total=100, completed=percentage, **kwargs)
+            self._bar.update(self._task, total=100, completed=percentage, description=description, status=status)
         else:
-            self._bar.update(self._task, **kwargs)
+            self._bar.update(self._task, description=description, status=status)
 
     def close(self) -> None:
         self._bar.stop()

@@ -28,9 +28,8 @@ class PlatformClient:
 
             tokens = TokenProvider.from_settings(settings, source=name, secret_hint=secret_hint,
                                                  timeout=settings.timeout)
-            extra = {"max_in_flight": max_in_flight} if max_in_flight else {}
             client = Client(api_base(settings), source=name, timeout=settings.timeout, auth=tokens,
-                            secret_hint=secret_hint, **extra)
+                            secret_hint=secret_hint, max_in_flight=max_in_flight or 8)
         self.http = client
 
     def path(self, *parts: str) -> str:

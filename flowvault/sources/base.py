@@ -7,6 +7,7 @@ writes each Entry's files. A source never imports the run (flowvault.backup): it
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -59,7 +60,7 @@ class Source(Protocol):
         """{item id: ListedItem} of everything the system has (a FlowvaultError if the listing fails)."""
         ...
 
-    def export(self, item: ListedItem) -> list[Entry]:
+    def export(self, item: ListedItem) -> builtins.list[Entry]:  # `list` here is the method above
         """The entries of one item (a FlowvaultError if it cannot be exported)."""
         ...
 
