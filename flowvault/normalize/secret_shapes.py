@@ -9,8 +9,9 @@ because `{{...}}` is DaVinci's own reference syntax and `[...]`, `<...>` and `${
 The patterns are our own table, after those of Yelp's detect-secrets plugins (aws, github_token, gitlab_token,
 slack, stripe, sendgrid, npm, pypi_token, square_oauth, private_key, jwt, basic_auth): its plugins yield secret
 values, not where they sit, read global settings and import requests, and run line by line.
-Every pattern has a literal trigger: a string none of them occurs in (nearly all of a flow) costs one `search`
-of `_TRIGGER` and nothing else, on the backup's hot path.
+Cost (the backup's hot path): each kind has a gate of a few substring tests (_DETECTORS), so a string runs only
+the patterns it can hold; the key formats are looked for only where _KNOWN_HINT, a regex whose branches start at
+upper-case letters and punctuation, finds a place; and redact.Redactor caches the answer per string.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def marker(fingerprint: str | None) -> str:
 
 
 # Names of fields, headers and parameters whose value is a credential, compared lower-case with "-" and "_" removed
-# (X-API-Key, x_api_key and xapikey are one name). Used for {"key"/"name": <name>, "value": ...} list items and,
-# through _NAME below, for name=value and "name": "value" pairs inside strings.
+# (X-API-Key, x_api_key and xapikey are one name). Used for {"key"/"name": <name>, "value": ...} list items; inside
+# strings, name=value and "name": "value" pairs are found by how the name ends (_CORE below).
 SECRET_NAMES = frozenset(
     {
         "authorization", "proxyauthorization", "cookie", "setcookie",
@@ -48,16 +49,8 @@ def is_secret_name(name: Any) -> bool:
     return isinstance(name, str) and name.lower().replace("-", "").replace("_", "") in SECRET_NAMES
 
 
-# The same names as a regex: optional "-"/"_" between the words; "sig" only as a URL parameter (SAS signatures).
-_NAME = (
-    r"(?:proxy[-_]?)?authorization|(?:set[-_]?)?cookie|(?:x[-_]?(?:sk[-_]?)?)?api[-_]?(?:key|secret|token)"
-    r"|x[-_]?(?:auth|access)[-_]?token|client[-_]?(?:secret|assertion)|secret(?:[-_]?key)?|private[-_]?key"
-    r"|aws[-_]?secret[-_]?access[-_]?key|(?:(?:access|refresh|id|auth|session|bearer)[-_]?)?token"
-    r"|password|passwd|pwd|(?:ocp[-_]?apim[-_]?)?subscription[-_]?key"
-)
 _B64URL = r"A-Za-z0-9_\-"
-# One line per kind: (compiled pattern, the group that is the secret, a check of the found text or None).
-# Lookarounds instead of \b: a secret's edge is where its own alphabet ends.
+# One pattern per kind; group "s" is the secret. See _DETECTORS for which string runs which, and its check.
 _PEM = re.compile(
     r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----(?P<s>.*?)(?:-----END \1PRIVATE KEY\2-----|\Z)", re.DOTALL
 )
