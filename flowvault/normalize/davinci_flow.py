@@ -102,7 +102,7 @@ def _redact_variable(body: dict, base: str, redactor: Redactor, path: list, secr
         body = dict(body)
         body["value"] = redactor.value(body["value"])
         secret_paths.append([*path, "value"])
-    return body
+    return redactor.redact_values(body, tuple(path), secret_paths)  # secrets by shape (a URL with a password, ...)
 
 
 # Fields the service rewrites by itself (settings.logLevel: tf-davinci #125, #288, #462, #517). They stay config, so
@@ -199,6 +199,12 @@ def normalize(raw_flow: dict, *, redactor: Redactor | None = None) -> FlowSnapsh
     else:
         absent.append("variables")
 
+    if redactor is not None:
+        # Secrets by shape in the rest of flow.json (settings, trigger, schemas, description, unknown keys); nodes
+        # and variables had theirs redacted above.
+        for key, value in flow.items():
+            if key not in ("nodes", "variables"):
+                flow[key] = redactor.redact_values(value, (key,), secret_paths)
     if absent:
         meta["absent"] = absent
     if secret_paths:

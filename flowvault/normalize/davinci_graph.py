@@ -79,6 +79,13 @@ def normalize_graph(raw, flow, layout, meta, absent, where, redactor: Redactor |
             if redactor is not None:
                 props = redactor.redact_tree(props, ("nodes", nid, "properties"), secret_paths)
             entry["properties"] = props
+        if redactor is not None:  # the node's other fields: secrets by shape only (names are DaVinci's own)
+            for key, value in entry.items():
+                # mostly short names and ids (nodeType, connectorId, status): the cheap test first, 13k per corpus
+                if isinstance(value, str) and len(value) < 6 or key == "properties":
+                    continue
+                if isinstance(value, (str, dict, list)):
+                    entry[key] = redactor.redact_values(value, ("nodes", nid, key), secret_paths)
 
     for section, prepare in (("nodes", node_data), ("edges", None)):
         entries: dict = {}

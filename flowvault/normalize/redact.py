@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from flowvault.errors import ConfigError
+from flowvault.normalize.secret_shapes import is_secret_name, marker, replace_spans, secret_spans
 
 ENV_KEY = "FLOWVAULT_REDACT_KEY"
 DEFAULT_PATTERNS = (
@@ -79,6 +80,10 @@ class Redactor:
         # (280k keys in 100 exports, a few thousand distinct), and fnmatch per pattern per key was 1.2 s of a backup.
         self._regex = re.compile("|".join(fnmatch.translate(p) for p in self.patterns)) if self.patterns else None
         self._seen: dict[str, bool] = {}
+        # The answer of the value scan per string (None: no secret in it). Flows share most of their strings (Slate
+        # boilerplate, node templates, the same subflow in many exports), so each is scanned once per process.
+        self._scanned: dict[str, Any] = {}
+        self._scanned_chars = 0
 
     @classmethod
     def from_environment(cls, extra_patterns: Iterable[str] = (), key_file: str | os.PathLike | None = None) -> "Redactor":
@@ -119,48 +124,106 @@ class Redactor:
             self._seen[name] = hit
         return hit
 
+    def fingerprint(self, raw: Any) -> str | None:
+        """Return "hmac-sha256:<12 hex>" for one secret value, or None without a key."""
+        if self.key is None:
+            return None
+        data = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, ensure_ascii=False)
+        return "hmac-sha256:" + hmac.new(self.key, data.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
+
     def value(self, raw: Any) -> dict:
         """Return the stand-in for one secret value."""
-        if self.key is None:
-            return {"redacted": True}
-        data = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, ensure_ascii=False)
-        digest = hmac.new(self.key, data.encode("utf-8"), hashlib.sha256).hexdigest()
-        return {"redacted": "hmac-sha256:" + digest[:12]}
+        fingerprint = self.fingerprint(raw)
+        return {"redacted": True if fingerprint is None else fingerprint}
+
+    def redact_string(self, text: str) -> Any:
+        """Return text with the secrets it holds by their shape (secret_shapes) replaced by markers
+        «redacted:hmac-sha256:<12 hex>», or the redacted object when the whole string is one secret; text itself
+        when it holds none."""
+        done = self._scanned.get(text, self)  # self: not seen yet; None: seen, holds no secret
+        if done is self:
+            spans = secret_spans(text)
+            if not spans:
+                done = None
+            elif len(spans) == 1 and not text[: spans[0][0]].strip() and not text[spans[0][1] :].strip():
+                done = self.value(text[spans[0][0] : spans[0][1]])
+            else:
+                done = replace_spans(text, spans, lambda secret: marker(self.fingerprint(secret)))
+            if self._scanned_chars > 8_000_000 or len(self._scanned) >= 65536:  # bounded, like _seen
+                self._scanned.clear()
+                self._scanned_chars = 0
+            self._scanned[text] = done
+            self._scanned_chars += len(text)
+        if done is None:
+            return text
+        return dict(done) if isinstance(done, dict) else done
+
+    @staticmethod
+    def names_secret(item: dict) -> bool:
+        """True when item is a {"key" or "name": <n>, "value": ...} pair whose n names a credential (an
+        Authorization or X-API-Key header, a client_secret parameter: secret_shapes.SECRET_NAMES).
+
+        Not the redact patterns: {"key": "noPassword", "value": "Invalid username or password"} is a message."""
+        return is_secret_name(item.get("key")) or is_secret_name(item.get("name"))
 
     def redact_tree(self, obj: Any, path: tuple = (), found: list | None = None) -> Any:
-        """Return obj with literal string values under pattern-matching keys redacted (copy on write).
+        """Return obj with its secrets redacted (copy on write): by name and by shape.
 
-        A matching key's value is redacted when it is a literal string, or a {"value": <literal string>} wrapper
-        (DaVinci node properties). Paths of what was redacted are appended to found.
+        By name: a pattern-matching key's value when it is a literal string, or a {"value": <literal string>}
+        wrapper (DaVinci node properties). By shape (redact_values): every other string. Paths of what was
+        redacted are appended to found.
         """
         if not isinstance(obj, (dict, list)):
             return obj
-        return self._redact(obj, (path, _ROOT), found)
+        return self._redact(obj, (path, _ROOT), found, True)
 
-    def _redact(self, obj: dict | list, where: tuple, found: list | None) -> Any:
+    def redact_values(self, obj: Any, path: tuple = (), found: list | None = None) -> Any:
+        """Return obj with the secrets its strings hold by their shape redacted (copy on write), whatever their
+        names; and the values of {"key"/"name": <secret name>, "value": ...} list items. Paths go to found."""
+        if isinstance(obj, str):
+            new = self.redact_string(obj)
+            if new is not obj and found is not None:
+                found.append(list(path))
+            return new
+        if not isinstance(obj, (dict, list)):
+            return obj
+        return self._redact(obj, (path, _ROOT), found, False)
+
+    def _redact(self, obj: dict | list, where: tuple, found: list | None, by_name: bool, pair: bool = False) -> Any:
         # Every key of every node's properties passes here (~90k per 100 flows), so the walk stays lean: the name
-        # check is the cached dict lookup of `matches`, and a container's path is a (parent, key) link turned
-        # into a list only for what is redacted (issue 8).
+        # check is the cached dict lookup of `matches`, a string's scan is cached by redact_string, and a
+        # container's path is a (parent, key) link turned into a list only for what is redacted (issue 8).
         seen = self._seen
         if isinstance(obj, dict):
+            if len(obj) == 1 and "redacted" in obj:
+                return obj
             out = None
             for key, value in obj.items():
                 new = value
-                hit = seen.get(key) if isinstance(key, str) else False
-                if hit is None:
-                    hit = self.matches(key)
-                if hit:
-                    if is_literal_secret(value):
-                        new = self.value(value)
-                        if found is not None:
+                if by_name:
+                    hit = seen.get(key) if isinstance(key, str) else False
+                    if hit is None:
+                        hit = self.matches(key)
+                    if hit:
+                        if is_literal_secret(value):
+                            new = self.value(value)
+                            if found is not None:
+                                found.append(_path(where, key))
+                        elif isinstance(value, dict) and is_literal_secret(value.get("value")):
+                            new = dict(value)
+                            new["value"] = self.value(value["value"])
+                            if found is not None:
+                                found.append([*_path(where, key), "value"])
+                if new is value:
+                    if isinstance(value, str):
+                        if pair and key == "value" and is_literal_secret(value):
+                            new = self.value(value)  # {"key": "Authorization", "value": "Bearer ..."}
+                        elif len(value) >= 6:
+                            new = self.redact_string(value)
+                        if new is not value and found is not None:
                             found.append(_path(where, key))
-                    elif isinstance(value, dict) and is_literal_secret(value.get("value")):
-                        new = dict(value)
-                        new["value"] = self.value(value["value"])
-                        if found is not None:
-                            found.append([*_path(where, key), "value"])
-                if new is value and isinstance(value, (dict, list)):
-                    new = self._redact(value, (where, key), found)
+                    elif isinstance(value, (dict, list)):
+                        new = self._redact(value, (where, key), found, by_name)
                 if new is not value:
                     if out is None:
                         out = dict(obj)
@@ -168,12 +231,19 @@ class Redactor:
             return obj if out is None else out
         out_list = None
         for index, value in enumerate(obj):
-            if isinstance(value, (dict, list)):
-                new = self._redact(value, (where, index), found)
-                if new is not value:
-                    if out_list is None:
-                        out_list = list(obj)
-                    out_list[index] = new
+            new = value
+            if isinstance(value, dict):
+                new = self._redact(value, (where, index), found, by_name, "value" in value and Redactor.names_secret(value))
+            elif isinstance(value, list):
+                new = self._redact(value, (where, index), found, by_name)
+            elif isinstance(value, str) and len(value) >= 6:
+                new = self.redact_string(value)
+                if new is not value and found is not None:
+                    found.append(_path(where, index))
+            if new is not value:
+                if out_list is None:
+                    out_list = list(obj)
+                out_list[index] = new
         return obj if out_list is None else out_list
 
 

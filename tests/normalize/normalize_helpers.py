@@ -20,6 +20,24 @@ def load(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+# --- small flows for the redaction tests ------------------------------------------------------------------------
+
+
+def flow_with(variables=(), properties=None) -> dict:
+    """The 12-node simple flow of the corpus with these variables and extra properties on its first node."""
+    doc = load(DAVINCI / "tfprovider__internal_acctest_flows_simple.json")
+    doc["variables"] = list(variables)
+    if properties:
+        doc["graphData"]["elements"]["nodes"][0]["data"]["properties"].update(properties)
+    return doc
+
+
+def var(name, value, ftype="string", context="company"):
+    """A legacy-shape flow variable."""
+    return {"name": f"{name}##SK##{context}", "context": context, "type": "property", "visibility": "private",
+            "companyId": "c", "fields": {"type": ftype, "displayName": "", "value": value}}  # fmt: skip
+
+
 def _flow_sorted(flow: dict) -> dict:
     flow = dict(flow)
     graph = flow.get("graphData")

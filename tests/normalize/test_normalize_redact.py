@@ -5,26 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from normalize_helpers import DAVINCI, load
+from normalize_helpers import DAVINCI, flow_with, load, var
 
 from flowvault import canonical
 from flowvault.normalize import davinci
 from flowvault.normalize.redact import Redactor, is_literal_secret, redact_application
 
 KEY = b"test-key-not-secret"
-
-
-def flow_with(variables=(), properties=None) -> dict:
-    doc = load(DAVINCI / "tfprovider__internal_acctest_flows_simple.json")
-    doc["variables"] = list(variables)
-    if properties:
-        doc["graphData"]["elements"]["nodes"][0]["data"]["properties"].update(properties)
-    return doc
-
-
-def var(name, value, ftype="string", context="company"):
-    return {"name": f"{name}##SK##{context}", "context": context, "type": "property", "visibility": "private",
-            "companyId": "c", "fields": {"type": ftype, "displayName": "", "value": value}}  # fmt: skip
 
 
 def test_secret_variable_gets_a_stable_keyed_fingerprint():
@@ -77,6 +64,10 @@ def test_boolean_flags_and_references_are_not_redacted():
     doc = load(DAVINCI / "terraformer__tests_testdata_flows_PingOne-SSO-Authentication-Sensei---MASTER.json")
     plain = davinci.normalize(doc)
     redacted = davinci.normalize(doc, redactor=Redactor(KEY))
+    # its one secret by shape, a reCAPTCHA secret key inside a JSON config variable (test_normalize_redact_values)
+    assert redacted.meta["secret_paths"] == [["variables", "company/mf-configObject", "fields", "value"]]
+    for snap in (plain, redacted):
+        snap.flow["variables"].pop("company/mf-configObject")
     assert canonical.dumps(redacted.flow) == canonical.dumps(plain.flow)
     assert "returnUserPasswordStatus" in json.dumps(plain.flow)
     assert not is_literal_secret(True)
