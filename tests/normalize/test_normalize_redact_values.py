@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from normalize_helpers import DAVINCI_FILES, flow_with, var
 
-from flowvault.normalize import canonical, davinci
+from flowvault import canonical
+from flowvault.normalize import davinci
 from flowvault.normalize.redact import Redactor
 from flowvault.normalize.secret_shapes import (
     fill_markers,
