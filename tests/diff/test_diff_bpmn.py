@@ -70,4 +70,6 @@ def test_deployed_is_metadata_only_at_level_all(base):
 def test_added_and_removed_workflow(base):
     result = diff_snapshots(Snapshot("a"), side(base))
     assert rows(result) == [("flow", "added", "accessRequest", "")]
-    assert result.summary["flows_added"] == 1
+    assert result.summary["workflows_added"] == 1 and result.summary["flows_added"] == 0
+    assert "idm/Access request process: workflow added" in render(result, "text") or \
+        "Access request process: workflow added" in render(result, "text")

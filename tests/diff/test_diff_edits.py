@@ -9,7 +9,7 @@ import pytest
 
 from flowvault.diff import Change, DiffResult, diff_flows, diff_snapshots
 from flowvault.snapshot import FlowEntry, Snapshot
-from tests.diff.diff_helpers import DAVINCI, flows_of, one_flow, raw, raw_flows, rows
+from tests.diff.diff_helpers import DAVINCI, flows_of, one_flow, raw, raw_flows, rows, summary
 from tests.normalize.normalize_helpers import other_environment
 
 BASIC = "tfprovider__internal_acctest_flows_full-basic.json"
@@ -45,7 +45,7 @@ def test_reexport_noise_gives_no_record_at_config_level(name):
     doc = raw(name)
     result = diff_snapshots(snap("a", doc), snap("b", reexport(doc)))
     assert result.changes == []
-    assert result.summary == {"flows_added": 0, "flows_removed": 0, "flows_changed": 0, "changes": 0}
+    assert result.summary == summary(flows_changed=0, changes=0)
 
 
 @pytest.mark.parametrize("name", NOISE_FILES)
@@ -143,7 +143,7 @@ def test_rename_flow_is_one_flow_record_not_delete_and_add():
     assert (c.category, c.action, c.path, c.old, c.new) == ("flow", "changed", "/name", "full-basic",
                                                             "full-basic renamed")
     assert c.target == doc["flowId"] and c.flow == "full-basic renamed"
-    assert result.summary == {"flows_added": 0, "flows_removed": 0, "flows_changed": 1, "changes": 1}
+    assert result.summary == summary(flows_changed=1, changes=1)
 
 
 def test_rename_and_move_to_another_environment_is_still_one_record():
@@ -212,7 +212,7 @@ def test_added_and_removed_flows_and_flow_filter():
 def test_change_record_to_dict_has_exactly_the_design_keys():
     c = Change("prod", "F", "node", "changed", "n1", "Http / x", "/nodes/n1/name", "a", "b")
     assert list(c.to_dict()) == ["source", "flow", "category", "action", "target", "label", "path", "old", "new"]
-    d = DiffResult({"flows_added": 0, "flows_removed": 0, "flows_changed": 1, "changes": 1}, [c], "HEAD~1", "HEAD")
+    d = DiffResult(summary(flows_changed=1, changes=1), [c], "HEAD~1", "HEAD")
     assert list(d.to_dict()) == ["old", "new", "summary", "changes"]
 
 
