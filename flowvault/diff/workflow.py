@@ -37,7 +37,8 @@ def diff_workflows(old: Any, new: Any, *, level: str = "config", source: str | N
         if category in NOISE_CATEGORIES and level == "config":
             continue
         act = "added" if key not in meta_a else "removed" if key not in meta_b else "changed"
-        out.append(Change(source, name, category, act, new.key, key, pointer([key]), a, b))
+        out.append(Change(source, name, category, act, key if category == "flow" else new.key, key, pointer([key]),
+                          a, b))
     return out
 
 
@@ -63,8 +64,8 @@ def _diff_bpmn(source, name, old: bytes, new: bytes) -> list[Change]:
     for key in ordered_keys(pa, pb):
         if pa.get(key) != pb.get(key):
             act = "added" if key not in pa else "removed" if key not in pb else "changed"
-            out.append(Change(source, name, "flow", act, str(pb.get("id") or pa.get("id") or name), key,
-                              pointer(["process", key]), pa.get(key), pb.get(key)))
+            out.append(Change(source, name, "flow", act, key, key, pointer(["process", key]), pa.get(key),
+                              pb.get(key)))
     for section, category in (("elements", "node"), ("flows", "edge")):
         sa, sb = a.get(section) or {}, b.get(section) or {}
         for element_id in ordered_keys(sa, sb):

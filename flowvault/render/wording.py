@@ -108,7 +108,7 @@ def text_lines(value: Any) -> list[str] | None:
     """The lines of a multi-line text value (code, HTML, CSS, a script, Slate text), or None."""
     value = _unwrap(value)
     if isinstance(value, str) and "\n" in value.strip("\n"):
-        return value.split("\n")
+        return value.splitlines()  # \r\n too: scripts pasted from Windows
     return None
 
 

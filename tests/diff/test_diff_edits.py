@@ -109,7 +109,7 @@ def test_add_edge():
 
     (c,) = _edit(BASIC, edit)
     assert (c.category, c.action, c.target, c.path) == ("edge", "added", "newedge001", "/edges/newedge001")
-    assert c.label == "Http -> Http"
+    assert c.label == "Http [1u2m5vzr49] -> Http [ikt13crnhy]"  # two nodes titled Http: ids tell them apart
 
 
 def test_add_edge_out_of_an_evaluator_brings_its_condition_in_one_record():
@@ -131,7 +131,7 @@ def test_eval_condition_change_reads_as_an_edge_condition():
     assert (c.category, c.action, c.target, c.path) == (
         "edge", "changed", "v5p4i55lt9", "/nodes/cdcw8k7dnx/properties/xb74p6rkd8/value")
     assert (c.old, c.new) == ("anyTriggersFalse", "allTriggersTrue")
-    assert c.label == "Evaluator -> Flow Conductor"
+    assert c.label == "Evaluator [cdcw8k7dnx] -> Flow Conductor [xb74p6rkd8]"
 
 
 def test_rename_flow_is_one_flow_record_not_delete_and_add():
@@ -142,7 +142,7 @@ def test_rename_flow_is_one_flow_record_not_delete_and_add():
     (c,) = result.changes
     assert (c.category, c.action, c.path, c.old, c.new) == ("flow", "changed", "/name", "full-basic",
                                                             "full-basic renamed")
-    assert c.target == doc["flowId"] and c.flow == "full-basic renamed"
+    assert c.target == "name" and c.flow == "full-basic renamed"  # a changed field targets the field
     assert result.summary == summary(flows_changed=1, changes=1)
 
 
@@ -151,7 +151,7 @@ def test_rename_and_move_to_another_environment_is_still_one_record():
     new = reexport(doc)
     new["name"] = "full-basic renamed"
     result = diff_snapshots(snap("a", doc), snap("b", new))
-    assert rows(result.changes) == [("flow", "changed", new["flowId"], "/name")]
+    assert rows(result.changes) == [("flow", "changed", "name", "/name")]
 
 
 def test_variable_value_change():

@@ -47,8 +47,8 @@ def test_json_is_exactly_the_design_record_shape():
 def test_markdown_has_table_and_details_per_flow():
     other = Change("prod", "Other | flow", "setting", "changed", "logLevel", "logLevel", "/settings/logLevel", 3, 2)
     out = render_markdown(_result([NODE, other]))
-    assert "| flow | source | added | removed | changed |" in out
-    assert "| Other \\| flow | prod | 0 | 0 | 1 |" in out
+    assert "| flow | source | | nodes | edges | variables | settings | other |" in out
+    assert "| Other \\| flow | prod | flow changed |  |  |  | ~1 |  |" in out
     assert out.count("<details>") == 2 and out.count("</details>") == 2
     assert "more change" not in out
 
