@@ -134,7 +134,7 @@ def _flow_picture(pair, changes) -> tuple[str | None, str]:
         edge_marks.get(k) == "removed" or v.get("source") in removed or v.get("target") in removed)}
     merged = {**new, "nodes": {**removed, **(new.get("nodes") or {})},
               "edges": {**removed_edges, **(new.get("edges") or {})}}
-    for eid, edge in removed_edges.items():
+    for eid in removed_edges:
         edge_marks.setdefault(eid, "removed")
 
     def draw(only):
@@ -209,8 +209,8 @@ def _item(change) -> str:
 
 def render_markdown(result, limit: int = LIMIT) -> str:
     """The PR comment; never longer than `limit` characters, every Mermaid block within GitHub's limits."""
-    head = [f"### flowvault diff `{safe_text(result.old or 'old').replace('`', '')}` → "
-            f"`{safe_text(result.new or 'new').replace('`', '')}`", "", f"**{summary_line(result)}**", ""]
+    sides = [safe_text(side).replace("`", "") for side in (result.old or "old", result.new or "new")]
+    head = [f"### flowvault diff `{sides[0]}` → `{sides[1]}`", "", f"**{summary_line(result)}**", ""]
     pairs = {(p.source, p.name, p.kind): p for p in result.pairs}
     groups: dict[tuple, list] = {}
     for c in result.changes:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import difflib
 import json as _jsonlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from flowvault.masking import safe_markdown, safe_text
 

@@ -19,7 +19,7 @@ BASIC = "tfprovider__internal_acctest_flows_full-basic.json"
 
 
 def mermaid_blocks(text: str) -> list[str]:
-    return re.findall(r"```mermaid\n(.*?)```", text, flags=re.S)
+    return re.findall(r"```mermaid\n(.*?)```", text, flags=re.DOTALL)
 
 
 def test_every_flow_of_a_100_flow_vault_changed_at_once(tmp_path):
@@ -48,7 +48,7 @@ def _pair(old_flow, new_flow):
 def test_a_big_flow_is_drawn_around_its_changes_with_a_note():
     old = one_flow(raw(SENSEI))
     flow = copy.deepcopy(old.flow)
-    (node_id, node) = next(iter(sorted(flow["nodes"].items())))
+    (_, node) = next(iter(sorted(flow["nodes"].items())))
     node.setdefault("properties", {})["nodeTitle"] = {"value": "Renamed in review"}
     out = render_markdown(_pair((old.flow, old.layout, old.meta), (flow, old.layout, old.meta)))
     (block,) = mermaid_blocks(out)
@@ -68,7 +68,7 @@ def test_added_and_removed_edges_are_styled_and_labels_unique():
     assert text[0].label != text[1].label  # 'Evaluator [pensvkew7y]' vs 'Evaluator [j74pmg6577]'
     (block,) = mermaid_blocks(render_markdown(result))
     assert " ==> " in block and " -.-> " in block and "linkStyle" in block
-    labels = re.findall(r'^  n\d+\S*?"(.*?)"', block, flags=re.M)
+    labels = re.findall(r'^  n\d+\S*?"(.*?)"', block, flags=re.MULTILINE)
     assert len(labels) == len(set(labels))  # 'Evaluator' five times, each with its id
 
 
