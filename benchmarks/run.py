@@ -19,15 +19,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_backup, bench_diff, corpus  # noqa: E402
+from benchmarks import bench_backup, bench_diff, bench_log, corpus  # noqa: E402
 from benchmarks.procs import compile_package  # noqa: E402
 
 FULL = {"flows": 100, "small": 20, "latency_ms": 50, "backup_repeat": 3, "cli_repeat": 5,
-        "bundle": corpus.BUNDLE_SOURCES, "big_nodes": 3000, "inproc_repeat": 3, "startup_repeat": 15}
+        "bundle": corpus.BUNDLE_SOURCES, "big_nodes": 3000, "inproc_repeat": 3, "startup_repeat": 15,
+        "log_flows": 100, "log_edits": 30, "log_repeat": 5}
 QUICK = {"flows": 6, "small": 3, "latency_ms": 50, "backup_repeat": 1, "cli_repeat": 1,
          "bundle": ("tfprovider__internal_acctest_flows_full-basic.json",
                     "dvlint__rules_dv-rule-teleport-001_tests_TeleportBranchRule.json"),
-         "big_nodes": 150, "inproc_repeat": 1, "startup_repeat": 2}
+         "big_nodes": 150, "inproc_repeat": 1, "startup_repeat": 2, "log_flows": 6, "log_edits": 3, "log_repeat": 1}
 
 
 def machine() -> dict:
@@ -53,6 +54,11 @@ def measure(params: dict, tmp: Path, only: set[str] | None = None, log=print) ->
         log(f"diff of a {params['big_nodes']}-node flow, in process ...")
         raw["inproc"] = bench_diff.measure_inprocess(nodes=params["big_nodes"], repeat=params["inproc_repeat"])
         rows.append(bench_diff.inprocess_row(raw["inproc"]))
+    if want("log"):
+        log(f"log over {params['log_edits'] + 1} commits of a {params['log_flows']}-flow vault vs one diff ...")
+        raw["log"] = bench_log.measure(tmp, flows=params["log_flows"], edits=params["log_edits"],
+                                       repeat=params["log_repeat"])
+        rows.append(bench_log.row(raw["log"]))
     if want("backup"):
         log(f"backup of {params['flows']} flows (and {params['small']}) from the sandbox ...")
         raw["backup"] = bench_backup.measure(tmp, flows=params["flows"], small=params["small"],
@@ -72,7 +78,8 @@ def table(rows: list[dict], info: dict, *, quick: bool, seconds: float, repeats:
     lines += ["", f"machine: {info['cpus']} CPUs, {info['implementation']} {info['python']}, {info['platform']}"
               f" ({info['processor']})",
               f"timings: median of {repeats['startup_repeat']} (start-up), {repeats['cli_repeat']} (diff processes), "
-              f"{repeats['inproc_repeat']} (in process), {repeats['backup_repeat']} (backups), baseline and "
+              f"{repeats['inproc_repeat']} (in process), {repeats['log_repeat']} (log vs diff), "
+              f"{repeats['backup_repeat']} (backups), baseline and "
               f"candidate interleaved; whole run {seconds:.0f} s",
               f"{passed}/{len(rows)} targets met" + (" (--quick: tiny inputs, ratios are not meaningful)" if quick else ""),
               *(["notes:"] + notes if notes else [])]
@@ -83,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny inputs, one repetition (CI smoke; < 20 s)")
     parser.add_argument("--json", dest="json_file", help="also write rows, raw timings and the machine here")
-    parser.add_argument("--only", action="append", choices=["startup", "cli", "inproc", "backup"],
+    parser.add_argument("--only", action="append", choices=["startup", "cli", "inproc", "log", "backup"],
                         help="run only these groups of rows (repeatable)")
     args = parser.parse_args(argv)
     params = QUICK if args.quick else FULL

@@ -4,6 +4,7 @@ log lines, error messages and tracebacks."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 MASK = "***"
@@ -40,3 +41,26 @@ class MaskingFilter(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+# --- untrusted names on a screen or in a PR comment ----------------------------------------------------------
+# Flow, node and variable names come from the service; a name holding a newline or a bidi override (U+202E) would
+# forge an output line or reverse what a reviewer reads (issue 15). C0/C1 controls, bidi marks and embeddings,
+# zero-width and line/paragraph separators are written as escapes instead.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Markdown punctuation that can start markup, a link, an image, HTML or a table cell; escaped with a backslash,
+# so `[x](https://evil)` reads as its text and never links (CommonMark: any ASCII punctuation may be escaped).
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~<>:])")
+
+
+def safe_text(text: object) -> str:
+    """Return `text` as one line with every control character, bidi mark and invisible separator escaped
+    (`\\n`, `\\u202e`), so a name from the service cannot forge or reorder output lines."""
+    return _UNSAFE.sub(lambda m: _NAMED.get(m.group(0)) or f"\\u{ord(m.group(0)):04x}", str(text))
+
+
+def safe_markdown(text: object) -> str:
+    """Return `text` safe inside Markdown prose or a table cell: `safe_text`, then every Markdown metacharacter
+    backslash-escaped, `&` entity-coded, so no link, image, HTML tag, emphasis or cell break comes out of it."""
+    return _MARKDOWN.sub(r"\\\1", safe_text(text).replace("&", "&amp;"))

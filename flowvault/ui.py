@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from typing import IO
 
-from flowvault.masking import mask
+from flowvault.masking import mask, safe_text
 
 
 def is_interactive(stream: IO[str]) -> bool:
@@ -44,6 +44,7 @@ class Task:
             self._bar.update(self._id, total=total)
 
     def advance(self, detail: str = "", *, step: int = 1) -> None:
+        detail = safe_text(detail)  # a flow's name, from the service: one line, no bidi tricks
         with self._lock:
             self.done += step
             done, total = self.done, self.total
@@ -75,10 +76,10 @@ class UI:
         return self._console
 
     def info(self, message: str) -> None:
-        """A log line (masked)."""
+        """A log line (masked; control characters and bidi marks escaped, so a name cannot forge a line)."""
         if self.quiet:
             return
-        self._write(mask(message))
+        self._write(safe_text(mask(message)))
 
     def warn(self, message: str, *, once: str | None = None) -> None:
         """A warning line; with `once`, printed at most once per UI (per run) for that key."""
@@ -87,7 +88,7 @@ class UI:
                 if once in self._warned:
                     return
                 self._warned.add(once)
-        self._write(f"flowvault: warning: {mask(message)}", style="yellow")
+        self._write(f"flowvault: warning: {safe_text(mask(message))}", style="yellow")
 
     def _write(self, line: str, style: str | None = None) -> None:
         if self.interactive:

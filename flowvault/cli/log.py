@@ -21,7 +21,8 @@ def command(app, flow, max_count, fmt):
     from flowvault.vault import snapshot
     from flowvault.diff import diff_snapshots
     from flowvault.errors import UsageError
-    from flowvault.render import count_summary
+    from flowvault.masking import safe_text
+    from flowvault.render.wording import count_summary
 
     vault = snapshot.open_vault(app.vault_dir())
     if vault.head() is None:
@@ -35,22 +36,22 @@ def command(app, flow, max_count, fmt):
         if not found:
             raise UsageError(f"no flow named {flow!r} in the vault; give a flow's name, folder name or id")
         paths = sorted({p for entry in found for p in snapshot.entry_paths(entry)})
-    trees: dict[str, object] = {}
-
-    def at(ref):
-        if ref not in trees:
-            trees[ref] = snapshot.load_ref(vault, ref)
-        return trees[ref]
-
     rows = []
-    for entry in vault.log(paths, max_count):
-        old = at(f"{entry.sha}~1") if snapshot.has_parent(vault, entry.sha) else snapshot.Snapshot("empty")
-        result = diff_snapshots(old, at(entry.sha), flows=[flow] if flow else None) if flow else \
-            diff_snapshots(old, at(entry.sha))
-        rows.append({"commit": entry.sha, "date": entry.date, "author": entry.author, "message": entry.summary,
-                     "summary": count_summary(result.changes), "counts": result.summary})
+    # Cost follows what changed: git lists each commit's changed paths (it compares tree ids, not files), and only
+    # the flows, workflows and environment files behind those paths are read and diffed, on both sides.
+    with vault.blobs() as read:
+        for entry in vault.history(paths, max_count):
+            if len(entry.parents) > 1:  # a merge: git lists no paths for it; compare whole trees
+                old, new = snapshot.load_ref(vault, entry.parents[0]), snapshot.load_ref(vault, entry.sha)
+            else:
+                changed = [c.path for c in entry.changes]
+                old = snapshot.load_changed(read, entry.parents[0] if entry.parents else None, changed)
+                new = snapshot.load_changed(read, entry.sha, changed)
+            result = diff_snapshots(old, new, flows=[flow] if flow else None) if flow else diff_snapshots(old, new)
+            rows.append({"commit": entry.sha, "date": entry.date, "author": entry.author, "message": entry.summary,
+                         "summary": count_summary(result.changes, result.summary), "counts": result.summary})
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for row in rows:
-        click.echo(f"{row['commit'][:8]} {row['date'][:10]} {row['summary']}  ({row['message']})")
+        click.echo(safe_text(f"{row['commit'][:8]} {row['date'][:10]} {row['summary']}  ({row['message']})"))

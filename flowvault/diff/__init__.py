@@ -1,7 +1,7 @@
 """Canonical snapshots -> a list of Change records, flow by flow. No I/O, no printing.
 
 `diff_snapshots` matches the flows and workflows of two snapshots and hands each pair to its differ:
-flow.py (DaVinci), workflow.py (PingIDM BPMN). records.py holds the Change record, labels.py the names a reviewer
+flow.py (DaVinci), workflow.py (PingIDM BPMN); environment.py reads variables.json and applications.json. records.py holds the Change record, labels.py the names a reviewer
 reads, paths.py the JSON pointers and the one lazy import of deepdiff (see its docstring on speed).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from flowvault.diff.environment import diff_environment
 from flowvault.diff.flow import diff_flows, flow_name
 from flowvault.diff.labels import (
     bpmn_title, connector_display, is_subflow_call, node_kind, node_label, node_title, subflow_name,
@@ -22,7 +23,7 @@ from flowvault.errors import UsageError
 
 __all__ = [
     "ACTIONS", "CATEGORIES", "LEVELS", "NOISE_CATEGORIES", "Change", "DiffResult", "FlowPair", "bpmn_title",
-    "check_level", "connector_display", "diff_flows", "diff_snapshots", "diff_workflows", "flow_name",
+    "check_level", "connector_display", "diff_environment", "diff_flows", "diff_snapshots", "diff_workflows", "flow_name",
     "is_subflow_call", "node_kind", "node_label", "node_title", "pointer", "subflow_name",
 ]
 
@@ -40,7 +41,8 @@ def diff_snapshots(old, new, *, level: str = "config", flows: Iterable[str] | No
                              "give a flow's name, folder name or id")
     changes: list[Change] = []
     kept = []
-    summary = {"flows_added": 0, "flows_removed": 0, "flows_changed": 0, "changes": 0}
+    summary = {f"{kind}_{act}": 0 for kind in ("flows", "workflows", "environment") for act in ACTIONS}
+    summary["changes"] = 0
     for kind, a, b in pairs:
         source = (b or a).source
         if kind == "flow":
@@ -51,11 +53,32 @@ def diff_snapshots(old, new, *, level: str = "config", flows: Iterable[str] | No
             records = [c for c in records if c.category not in NOISE_CATEGORIES]
         if not records:
             continue
-        summary["flows_added" if a is None else "flows_removed" if b is None else "flows_changed"] += 1
+        summary[f"{kind}s_{'added' if a is None else 'removed' if b is None else 'changed'}"] += 1
         changes += records
         kept.append(FlowPair(source, records[0].flow, kind, a, b))
+    if not wanted:  # `--flow` asks about flows; the environment is no flow's
+        names = {e.id: e.name for snap in (old, new) for e in getattr(snap, "flows", []) if e.id}
+        envs_a, envs_b = getattr(old, "environments", {}) or {}, getattr(new, "environments", {}) or {}
+        for source in sorted(set(envs_a) | set(envs_b), key=str):
+            records = diff_environment(envs_a.get(source), envs_b.get(source), source=source, level=level,
+                                       flow_names=names)
+            if records:
+                _count_items(summary, records)
+                changes += records
+                kept.append(FlowPair(source, None, "environment", envs_a.get(source), envs_b.get(source)))
     summary["changes"] = len(changes)
     return DiffResult(summary, changes, getattr(old, "label", ""), getattr(new, "label", ""), tuple(kept))
+
+
+def _count_items(summary: dict, records: list[Change]) -> None:
+    """Count environment items (a variable, an application, a policy) by what happened to them as a whole."""
+    items: dict[tuple, str] = {}
+    for c in records:
+        whole = c.path.count("/") == 2 or (c.category == "policy" and c.path.count("/") == 4)
+        key = (c.category, c.target)
+        items[key] = c.action if whole else items.get(key, "changed")
+    for act in items.values():
+        summary[f"environment_{act}"] += 1
 
 
 def _ident(entry) -> str:

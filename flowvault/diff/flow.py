@@ -76,6 +76,21 @@ class _FlowDiffer:
         self.old_nodes = old.get("nodes") or {}
         self.new_nodes = new.get("nodes") or {}
         self.flow_id = str(flow_id or name)
+        # titles that several nodes share get the node id, so "'Evaluator' [9s9937k3jk]" names one node
+        titles: dict[str, list] = {}
+        for node_id in set(self.old_nodes) | set(self.new_nodes):
+            titles.setdefault(node_title(self._node(node_id)), []).append(node_id)
+        self.shared = {t for t, ids in titles.items() if len(ids) > 1}
+
+    def title(self, node_id) -> str:
+        """The node's title, with its id when another node of either side has the same title."""
+        node = self._node(node_id)
+        name = node_title(node) if node else str(node_id)
+        return f"{name} [{node_id}]" if name in self.shared else name
+
+    def label(self, node_id) -> str:
+        """node_label with an unambiguous title."""
+        return node_label(self._node(node_id), title=self.title(node_id))
 
     def _change(self, category, act, target, label, parts, old=None, new=None) -> Change:
         return Change(self.source, self.name, category, act, str(target), label, pointer(parts), old, new)
@@ -102,8 +117,8 @@ class _FlowDiffer:
             elif key == "trigger":
                 out += self._whole("trigger", key, [key], a, b, "trigger")
             else:
-                out += self._whole("flow", self.flow_id, [key], a, b, key)
-        return self._fold_conditions(out)
+                out += self._whole("flow", key, [key], a, b, key)  # the field is the target: name, description
+        return sorted(self._fold_conditions(out), key=_reading_order)
 
     def _fold_conditions(self, changes: list[Change]) -> list[Change]:
         """Return `changes` with each added (removed) EVAL condition folded into the label of its added (removed)
@@ -154,8 +169,7 @@ class _FlowDiffer:
             a, b = old.get(node_id), new.get(node_id)
             if a == b:
                 continue
-            node = b if isinstance(b, dict) else a
-            label = node_label(node)
+            label = self.label(node_id)
             if a is None or b is None or not (isinstance(a, dict) and isinstance(b, dict)):
                 out.append(self._change("node", action(a, b), node_id, label, ["nodes", node_id], a, b))
                 continue
@@ -182,19 +196,18 @@ class _FlowDiffer:
                     break
             if edge_id:
                 break
-        label = f"{node_title(self._node(eval_id))} -> {node_title(self._node(target_id))}"
+        label = f"{self.title(eval_id)} -> {self.title(target_id)}"
         return self._change("edge", "changed", edge_id or f"{eval_id}->{target_id}", label, parts, va, vb)
 
     def _edges(self, old: dict, new: dict) -> list[Change]:
         """Return one record per added or removed edge, one per changed edge at its differing key."""
         out = []
-        nodes = {**self.old_nodes, **self.new_nodes}
         for edge_id in ordered_keys(old, new):
             a, b = old.get(edge_id), new.get(edge_id)
             if a == b:
                 continue
             edge = b if isinstance(b, dict) else a
-            label = edge_label(edge, nodes) if isinstance(edge, dict) else str(edge_id)
+            label = edge_label(edge, self.title) if isinstance(edge, dict) else str(edge_id)
             parts, va, vb = ["edges", edge_id], a, b
             if isinstance(a, dict) and isinstance(b, dict):
                 rel, va, vb = enclosing_difference(a, b)
@@ -261,11 +274,21 @@ class _FlowDiffer:
                         continue
                     label = f"{key} {sub}"
                     if key == "nodes" and (sub in self.new_nodes or sub in self.old_nodes):
-                        label = node_label(self._node(sub))
+                        label = self.label(sub)
                     out += self._whole(category, sub, [key, sub], sa, sb, label)
             else:
                 out += self._whole(category, key, [key], a, b, key)
         return out
+
+
+_CATEGORY_ORDER = {"flow": 0, "trigger": 1, "node": 2, "subflow": 2, "edge": 3, "variable": 4, "setting": 5, "schema": 6}
+_ACTION_ORDER = {"removed": 0, "added": 1, "changed": 2}
+
+
+def _reading_order(change: Change) -> tuple:
+    """Sort key of a flow's records (issue 15): flow-level, then nodes, edges, variables, settings, schema; in each,
+    removed, added, changed; a node's records stay together (the sort is stable)."""
+    return _CATEGORY_ORDER.get(change.category, 9), _ACTION_ORDER.get(change.action, 3)
 
 
 def _section_order(key: str) -> tuple:

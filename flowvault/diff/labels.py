@@ -46,15 +46,17 @@ def node_kind(node: dict) -> str:
     return node.get("nodeType") or node.get("type") or "node"
 
 
-def node_label(node: dict) -> str:
+def node_label(node: dict, title: str | None = None) -> str:
     """Return 'Check password - PingOne SSO / checkPassword'; just the kind when the title only repeats the
-    connector."""
+    connector. `title` replaces node_title(node) (the differ passes one made unique with the node id)."""
     kind = node_kind(node)
-    title = node_title(node)
+    plain = node_title(node)
+    title = title or plain
     if not node.get("connectorId"):
-        return title if title == kind or kind == "node" else f"{title} - {kind}"
-    if title in (node.get("name"), connector_display(node["connectorId"]), kind):
-        return kind
+        return title if (plain == kind and title == plain) or kind == "node" else f"{title} - {kind}"
+    if plain in (node.get("name"), connector_display(node["connectorId"]), kind):
+        return kind  # renderers add the node id to a bare kind
+
     return f"{title} - {kind}"
 
 
@@ -72,14 +74,17 @@ def is_subflow_call(node: dict) -> bool:
     return node.get("connectorId") == "flowConnector" and "subFlowId" in (node.get("properties") or {})
 
 
-def edge_label(edge: dict, nodes: dict) -> str:
-    """Return 'Source title -> Target title', falling back to the node id for a node not in `nodes`."""
+def edge_label(edge: dict, title) -> str:
+    """Return 'Source title -> Target title'; `title(node_id)` names a node (a dict of nodes works too, the node id
+    standing in for a node not in it)."""
+    if isinstance(title, dict):
+        nodes = title
 
-    def name(node_id):
-        node = nodes.get(node_id)
-        return node_title(node) if isinstance(node, dict) else str(node_id)
+        def title(node_id):
+            node = nodes.get(node_id)
+            return node_title(node) if isinstance(node, dict) else str(node_id)
 
-    return f"{name(edge.get('source'))} -> {name(edge.get('target'))}"
+    return f"{title(edge.get('source'))} -> {title(edge.get('target'))}"
 
 
 def variable_label(key: str) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 
 from flowvault.errors import UsageError
 
-CATEGORIES = ("flow", "node", "edge", "variable", "setting", "schema", "trigger", "subflow", "layout", "metadata")
+CATEGORIES = ("flow", "node", "edge", "variable", "setting", "schema", "trigger", "subflow", "policy", "application",
+              "layout", "metadata")
 ACTIONS = ("added", "removed", "changed")
 LEVELS = ("config", "all")
 #: Categories `--level config` leaves out.
@@ -16,10 +17,10 @@ NOISE_CATEGORIES = frozenset({"layout", "metadata"})
 
 @dataclass(frozen=True)
 class Change:
-    """One meaningful change: DESIGN.md "Diff records"."""
+    """One meaningful change: DESIGN.md "Diff records". `flow` is None for an environment-wide record."""
 
     source: str | None
-    flow: str
+    flow: str | None
     category: str
     action: str
     target: str
@@ -41,8 +42,8 @@ class FlowPair:
     """The two sides of one matched flow or workflow (either may be None), kept for renderers that draw it."""
 
     source: str | None
-    name: str
-    kind: str  # "flow" (DaVinci) or "workflow" (BPMN)
+    name: str | None
+    kind: str  # "flow" (DaVinci), "workflow" (BPMN) or "environment" (variables.json, applications.json)
     old: Any
     new: Any
 

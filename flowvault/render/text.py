@@ -1,11 +1,16 @@
-"""Human-readable diff for a terminal: a summary line, then one line per change; colour only when asked."""
+"""Human-readable diff for a terminal: a summary line, then one line per change, the changed lines of a text
+value indented under it; colour only when asked. Every line is made safe (flowvault.masking.safe_text), so a name
+from the service can neither start a line of its own nor reorder one."""
 
 from __future__ import annotations
 
-from flowvault.render import describe, summary_line
+from flowvault.masking import safe_text
+from flowvault.render.wording import TEXT, describe, hunks, summary_line, where
 
 _STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
+_HUNK_STYLE = {"+": "green", "-": "red"}
+MAX_HUNK_LINES = 40  # per record; the rest is one "… N more lines" line
 
 
 def lines(result) -> list[tuple[str, str | None]]:
@@ -13,8 +18,14 @@ def lines(result) -> list[tuple[str, str | None]]:
     several_sources = len({c.source for c in result.changes}) > 1
     out: list[tuple[str, str | None]] = [(summary_line(result), "bold")]
     for c in result.changes:
-        where = f"{c.source}/" if several_sources and c.source else ""
-        out.append((f"{_MARK[c.action]} {where}{c.flow}: {describe(c)}", _STYLE[c.action]))
+        source = f"{safe_text(c.source)}/" if several_sources and c.source and c.flow is not None else ""
+        out.append((safe_text(f"{_MARK[c.action]} {source}{where(c, TEXT)}: {describe(c, TEXT)}"),
+                    _STYLE[c.action]))
+        body = hunks(c)
+        for line in body[:MAX_HUNK_LINES]:
+            out.append(("    " + safe_text(line), _HUNK_STYLE.get(line[:1])))
+        if len(body) > MAX_HUNK_LINES:
+            out.append((f"    … {len(body) - MAX_HUNK_LINES} more lines (--format json has the whole value)", None))
     return out
 
 

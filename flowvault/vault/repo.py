@@ -53,6 +53,8 @@ class LogEntry:
     author: str
     summary: str  # first line of the message
     message: str
+    parents: tuple = ()  # shas of the commit's parents (Vault.history only)
+    changes: tuple = ()  # PathChange per snapshots/ path the commit changed against its first parent (history only)
 
 
 def _find_repo(path: Path) -> git.Repo | None:
@@ -377,6 +379,74 @@ class Vault:
             if item.type == "blob":
                 out[PurePosixPath(item.path).relative_to(repo_prefix or ".").as_posix()] = item.data_stream.read()
         return out
+
+    def history(self, paths: list[str] | None = None, n: int | None = None, ref: str = "HEAD") -> list[LogEntry]:
+        """Like `log`, each entry also naming its parents and the snapshots/ paths it changed against its first
+        parent, from one `git log --raw` (no tree is read: git compares tree ids and lists only what differs)."""
+        if self.head() is None:
+            return []
+        repo_paths = [self._repo_path(p) or "." for p in (paths or [])] or [self.prefix]
+        args = ["log", "--no-renames", "--raw", "--no-abbrev", "-z", "--format=%x01%H%x00%P%x00%cI%x00%an%x00%B%x00"]
+        if n:
+            args.append(f"--max-count={n}")
+        out = self._git(*args, ref, "--", *repo_paths, strip_newline_in_stdout=False)
+        entries = []
+        for chunk in out.split("\x01")[1:]:
+            fields = chunk.split("\0")
+            sha, parents, date, author, body = fields[:5]
+            changes, i = [], 5
+            while i < len(fields) - 1:
+                token = fields[i].strip("\n")
+                if token.startswith(":"):
+                    changes.append(PathChange(token.split()[-1][0], self._snapshot_rel(fields[i + 1])))
+                    i += 2
+                else:
+                    i += 1
+            entries.append(LogEntry(sha, date, author, body.split("\n", 1)[0], body, tuple(parents.split()),
+                                    tuple(c for c in changes if c.path is not None)))
+        return entries
+
+    def _snapshot_rel(self, repo_path: str) -> str | None:
+        """`repo_path` relative to snapshots/, or None when it lies outside."""
+        if self.prefix in ("", "."):
+            return repo_path
+        rel = PurePosixPath(repo_path)
+        try:
+            return rel.relative_to(self.prefix).as_posix()
+        except ValueError:
+            return None
+
+    @contextlib.contextmanager
+    def blobs(self) -> Iterator[Callable[[str, str], bytes | None]]:
+        """A reader `read(ref, rel)` -> the bytes of snapshots/<rel> at `ref`, or None where there is no such file;
+        one `git cat-file --batch` serves every read of the block, so reading k files costs k blobs, not k trees."""
+        proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+        def read(ref: str, rel: str) -> bytes | None:
+            spec = f"{ref}:{self.prefix}/{rel}" if self.prefix not in ("", ".") else f"{ref}:{rel}"
+            if "\n" in spec:
+                return None
+            proc.stdin.write(spec.encode() + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) != 3 or header[1] != b"blob":
+                if len(header) == 3:  # a tree or a commit: skip its content
+                    proc.stdout.read(int(header[2]) + 1)
+                return None
+            data = proc.stdout.read(int(header[2]))
+            proc.stdout.read(1)  # the newline after the content
+            return data
+
+        try:
+            yield read
+        except (OSError, ValueError) as e:
+            raise VaultError(f"git cat-file failed in {self.root}: {e}") from e
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                proc.stdin.close()
+            proc.wait()
+            proc.stdout.close()
 
     def log(self, paths: list[str] | None = None, n: int | None = None, ref: str = "HEAD") -> list[LogEntry]:
         """Commits reachable from `ref`, newest first, touching `paths` (relative to the vault folder) if given."""

@@ -16,6 +16,8 @@ from flowvault.errors import InputError, UsageError, VaultError
 
 FLOW_FILES = ("flow.json", "layout.json", "meta.json")
 BPMN_SUFFIX = ".bpmn20.xml"
+#: Environment-wide files of a DaVinci source (DESIGN.md "The vault"), read into Snapshot.environments.
+ENV_FILES = ("variables.json", "applications.json")
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,13 @@ class WorkflowEntry:
 
 @dataclass
 class Snapshot:
-    """Flows and workflows of one side of a diff; `label` names it ("HEAD~1", a path, "working tree")."""
+    """Flows and workflows of one side of a diff; `label` names it ("HEAD~1", a path, "working tree");
+    `environments` {source: {"variables.json": doc, "applications.json": doc}} holds the environment-wide files."""
 
     label: str
     flows: list = field(default_factory=list)
     workflows: list = field(default_factory=list)
+    environments: dict = field(default_factory=dict)
 
     def find(self, wanted: str) -> list:
         """Flows and workflows whose name, folder name (slug) or id is `wanted`."""
@@ -101,8 +105,12 @@ def from_files(files: dict[str, bytes], label: str) -> Snapshot:
             name = parts[2]
             if name.endswith(BPMN_SUFFIX):
                 workflows.setdefault((parts[0], name[: -len(BPMN_SUFFIX)]), {})["bpmn"] = data
+            elif name.endswith(".bpmn"):  # saved by a BPMN modeller
+                workflows.setdefault((parts[0], name[: -len(".bpmn")]), {})["bpmn"] = data
             elif name.endswith(".json"):
                 workflows.setdefault((parts[0], name[: -len(".json")]), {})["meta"] = data
+        elif len(parts) == 2 and parts[1] in ENV_FILES:
+            snap.environments.setdefault(parts[0], {})[parts[1]] = _json(path, data)
     for (source, slug), parts in sorted(flows.items()):
         if "flow.json" not in parts:
             continue  # layout/meta without flow.json: a half-written folder; nothing to review
@@ -139,15 +147,15 @@ def load_path(path: str | Path) -> Snapshot:
     path = Path(path)
     label = str(path)
     if path.is_file():
-        if path.name.endswith(BPMN_SUFFIX):
-            key = path.name[: -len(BPMN_SUFFIX)]
+        data = path.read_bytes()
+        if path.name.endswith(BPMN_SUFFIX) or is_bpmn(data):
+            key = _bpmn_key(path, data)
             meta_file = path.with_name(key + ".json")
             meta = _json(str(meta_file), meta_file.read_bytes()) if meta_file.is_file() else {}
-            return Snapshot(label, workflows=[WorkflowEntry(_source_of(path.parent, "workflows"), key,
-                                                            path.read_bytes(), meta)])
+            return Snapshot(label, workflows=[WorkflowEntry(_source_of(path.parent, "workflows"), key, data, meta)])
         if path.name in FLOW_FILES and (path.parent / "flow.json").is_file():
             return load_path(path.parent)
-        return from_export(_json(label, path.read_bytes()), label)
+        return from_export(_json(label, data), label)
     if not path.is_dir():
         raise InputError(f"{path}: no such file or folder")
     if (path / "flow.json").is_file():  # one flow folder: snapshots/<source>/flows/<slug>/
@@ -164,9 +172,21 @@ def load_path(path: str | Path) -> Snapshot:
         return from_files(_read_dir(path / "snapshots"), label)
     files = _read_dir(path)
     snap = from_files(files, label)
-    if not snap.flows and not snap.workflows and files:
+    if not snap.flows and not snap.workflows and not snap.environments and files:
         raise InputError(f"{path}: no flows found; expected a snapshots/ folder, a flow folder or an export file")
     return snap
+
+
+def is_bpmn(data: bytes) -> bool:
+    """True for an XML document whose root is BPMN 2.0 `definitions`, whatever the file is called (`.bpmn`,
+    `.bpmn20.xml`, `.xml`): a BPMN modeller saves `.bpmn`, PingIDM deploys `.bpmn20.xml`."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"<") and b"http://www.omg.org/spec/BPMN/20100524/MODEL" in head and b"definitions" in head
+
+
+def _bpmn_key(path: Path, data: bytes) -> str:
+    """The workflow's key: the file name without `.bpmn20.xml` (or its last suffix)."""
+    return path.name[: -len(BPMN_SUFFIX)] if path.name.endswith(BPMN_SUFFIX) else path.stem
 
 
 def _source_of(folder: Path, kind: str) -> str | None:
@@ -205,6 +225,35 @@ def load_worktree(vault) -> Snapshot:
     """The vault's working tree of snapshots/."""
     root = Path(vault.snapshots)
     return from_files(_read_dir(root) if root.is_dir() else {}, "working tree")
+
+
+def unit_files(rel: str) -> list[str]:
+    """Every file of the flow, workflow or environment file that snapshots/<rel> belongs to ([] for files a diff
+    does not read, such as index.json): what must be read on both sides of a commit that changed `rel`."""
+    parts = PurePosixPath(rel).parts
+    if len(parts) == 4 and parts[1] == "flows":
+        return [f"{parts[0]}/flows/{parts[2]}/{name}" for name in FLOW_FILES]
+    if len(parts) == 3 and parts[1] == "workflows":
+        name = parts[2]
+        for suffix in (BPMN_SUFFIX, ".bpmn", ".json"):
+            if name.endswith(suffix):
+                key = name[: -len(suffix)]
+                return [f"{parts[0]}/workflows/{key}{s}" for s in (BPMN_SUFFIX, ".bpmn", ".json")]
+    if len(parts) == 2 and parts[1] in ENV_FILES:
+        return [rel]
+    return []
+
+
+def load_changed(read, ref: str | None, changed: list[str]) -> Snapshot:
+    """The part of the snapshot at `ref` that the paths `changed` (relative to snapshots/) belong to, read blob by
+    blob with `read(ref, rel)` (Vault.blobs); an empty snapshot for ref None (before the first commit)."""
+    files: dict[str, bytes] = {}
+    if ref is not None:
+        for rel in sorted({f for path in changed for f in unit_files(path)}):
+            data = read(ref, rel)
+            if data is not None:
+                files[rel] = data
+    return from_files(files, ref or "empty")
 
 
 def has_parent(vault, ref: str) -> bool:

@@ -34,3 +34,9 @@ def raw_flows(doc: dict) -> list[dict]:
 
 def rows(changes) -> list[tuple]:
     return [(c.category, c.action, c.target, c.path) for c in changes]
+
+
+def summary(**counts) -> dict:
+    """A diff summary: every count 0 but those given (flows_*, workflows_*, environment_*, changes)."""
+    keys = [f"{kind}_{act}" for kind in ("flows", "workflows", "environment") for act in ("added", "removed", "changed")]
+    return {**dict.fromkeys(keys, 0), "changes": 0, **counts}

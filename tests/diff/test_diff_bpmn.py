@@ -70,4 +70,89 @@ def test_deployed_is_metadata_only_at_level_all(base):
 def test_added_and_removed_workflow(base):
     result = diff_snapshots(Snapshot("a"), side(base))
     assert rows(result) == [("flow", "added", "accessRequest", "")]
-    assert result.summary["flows_added"] == 1
+    assert result.summary["workflows_added"] == 1 and result.summary["flows_added"] == 0
+    assert "idm/Access request process: workflow added" in render(result, "text") or \
+        "Access request process: workflow added" in render(result, "text")
+
+
+# --- issue 15: reviewed as a BPMN tool would -------------------------------------------------------------------
+
+COLLABORATION = b"""    <collaboration id="collab">
+        <participant id="requester" name="Requester" processRef="accessRequest"></participant>
+        <participant id="hr" name="HR system"></participant>
+        <messageFlow id="mf1" name="request" sourceRef="hr" targetRef="readUserData"></messageFlow>
+    </collaboration>
+"""
+LANES_AND_DATA = b"""        <laneSet id="laneSet1">
+            <lane id="laneManager" name="Manager"><flowNodeRef>managerApproval</flowNodeRef></lane>
+        </laneSet>
+        <dataObject id="requestData" name="Request"></dataObject>
+        <dataObjectReference id="requestRef" name="Request form" dataObjectRef="requestData"></dataObjectReference>
+        <association id="assoc1" sourceRef="requestRef" targetRef="readUserData"></association>
+"""
+SUBPROCESS = b"""        <subProcess id="audit" name="Audit">
+            <startEvent id="auditStart"></startEvent>
+            <scriptTask id="auditLog" name="Log it" scriptFormat="groovy"><script>println 'x'</script></scriptTask>
+            <endEvent id="auditEnd"></endEvent>
+            <sequenceFlow id="auditF1" sourceRef="auditStart" targetRef="auditLog"></sequenceFlow>
+            <sequenceFlow id="auditF2" sourceRef="auditLog" targetRef="auditEnd"></sequenceFlow>
+        </subProcess>
+"""
+
+
+def _insert_in_process(base: bytes, xml: bytes) -> bytes:
+    return base.replace(b"    </process>", xml + b"    </process>")
+
+
+def test_participants_lanes_message_flows_data_and_associations_are_records(base):
+    new = _insert_in_process(base, LANES_AND_DATA).replace(b"    <process ", COLLABORATION + b"    <process ", 1)
+    got = {(c.category, c.action, c.target) for c in diff_snapshots(side(base), side(new)).changes}
+    assert got == {("node", "added", "requester"), ("node", "added", "hr"), ("edge", "added", "mf1"),
+                   ("node", "added", "laneManager"), ("node", "added", "requestData"), ("node", "added", "requestRef"),
+                   ("edge", "added", "assoc1")}
+    text = render(diff_snapshots(side(base), side(new)), "text")
+    assert "node 'Manager' (lane) added" in text and "edge HR system -> Prepare Task added" in text
+
+
+def test_a_subprocess_added_or_removed_is_one_record(base):
+    new = _insert_in_process(base, SUBPROCESS)
+    assert rows(diff_snapshots(side(base), side(new))) == [("node", "added", "audit", "/elements/audit")]
+    assert rows(diff_snapshots(side(new), side(base))) == [("node", "removed", "audit", "/elements/audit")]
+
+
+def test_a_change_inside_an_event_definition_marks_the_element_changed(base):
+    new = base.replace(b"<timeDuration>PT10M</timeDuration>", b"<timeDuration>PT1H</timeDuration>")
+    (c,) = diff_snapshots(side(base), side(new)).changes
+    assert (c.category, c.action, c.target) == ("node", "changed", "boundarytimer")
+    assert c.path.startswith("/elements/boundarytimer/properties/eventDefinitions")
+
+
+def test_a_diagram_only_change_is_layout_at_level_all_and_nothing_at_config(base):
+    new = base.replace(b'height="60.0" width="100.0" x="80.0" y="42.0"', b'height="60.0" width="100.0" x="95.0" y="42.0"')
+    assert new != base
+    assert diff_snapshots(side(base), side(new)).changes == []
+    assert rows(diff_snapshots(side(base), side(new), level="all")) == [
+        ("layout", "changed", "readUserData", "/diagram/readUserData")]
+
+
+def test_a_bpmn_file_is_recognised_by_its_content(base, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from flowvault.cli import cli
+
+    (tmp_path / "old.bpmn").write_bytes(base)
+    (tmp_path / "new.bpmn").write_bytes(base.replace(b'name="Prepare Task"', b'name="Prepare the task"'))
+    result = CliRunner().invoke(cli, ["diff", str(tmp_path / "old.bpmn"), str(tmp_path / "new.bpmn"),
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (c,) = json.loads(result.output)["changes"]
+    assert (c["category"], c["target"]) == ("node", "readUserData")
+
+
+def test_a_changed_workflow_gets_a_picture_in_markdown(base):
+    new = base.replace(b'name="Prepare Task"', b'name="Prepare the task"')
+    out = render(diff_snapshots(side(base), side(new)), "markdown")
+    assert "```mermaid" in out and "Prepare the task" in out and "class n" in out
+    assert "| workflow changed |" in out

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from flowvault.cli import cli
 from flowvault import canonical
-from tests.diff.diff_helpers import DAVINCI, flows_of, raw
+from tests.diff.diff_helpers import DAVINCI, flows_of, raw, summary
 
 BASIC = "tfprovider__internal_acctest_flows_full-basic.json"
 OLD = "tfprovider__internal_acctest_flows_full-basic__at_8209afb6.json"
@@ -56,7 +56,7 @@ def test_diff_of_two_export_files_and_exit_code():
 def test_diff_json_of_two_files():
     result = run("diff", DAVINCI / OLD, DAVINCI / BASIC, "--format", "json")
     doc = json.loads(result.output)
-    assert doc["summary"] == {"flows_added": 0, "flows_removed": 0, "flows_changed": 1, "changes": 1}
+    assert doc["summary"] == summary(flows_changed=1, changes=1)
     assert doc["changes"][0]["path"] == "/variables/flow~1fdgdfgfdg/fields/value"
 
 
@@ -93,10 +93,10 @@ def test_log_lists_commits_with_semantic_summaries(vault):
     result = run("--vault", vault, "log")
     lines = result.output.splitlines()
     assert len(lines) == 2
-    assert "1 variable changed  (backup 2)" in lines[0]
+    assert "1 flow changed: 1 variable changed  (backup 2)" in lines[0]
     assert "1 flow added  (backup 1)" in lines[1]
     doc = json.loads(run("--vault", vault, "log", "full-basic", "-n", "1", "--format", "json").output)
-    assert len(doc) == 1 and doc[0]["message"] == "backup 2" and doc[0]["summary"] == "1 variable changed"
+    assert len(doc) == 1 and doc[0]["message"] == "backup 2" and doc[0]["summary"] == "1 flow changed: 1 variable changed"
 
 
 def test_show_prints_json_and_a_flowchart(vault):

@@ -33,7 +33,7 @@ EXPECTED = {
     ],
     # the old revision had an "Imported on <date>" stamp (meta), the new one a real description
     "tfprovider__internal_acctest_flows_full-minimal__at_01cc5aba.json": [
-        ("flow", "added", "8f93840f61b58b043a0a38439a1c6640", "/description"),
+        ("flow", "added", "description", "/description"),
         ("node", "changed", "2pzouq7el7", "/nodes/2pzouq7el7/capabilityClass"),
     ],
 }
@@ -84,3 +84,17 @@ def test_every_pair_has_changes_whose_paths_resolve(old_name):
 def test_a_flow_against_itself_is_no_change(old_name):
     flow = one_flow(raw(old_name))
     assert diff_flows(flow, flow, level="all") == []
+
+
+@pytest.mark.parametrize("old_name", PAIRS)
+def test_every_pair_targets_a_changed_flow_field_by_the_field(old_name):
+    """Issue 15: a flow whose name and description both changed gives two records told apart by their target."""
+    old, new = _pair(old_name)
+    fields = [c for c in diff_flows(old, new, level="all") if c.category == "flow"]
+    for c in fields:
+        assert c.target == c.path.split("/")[1], (c.target, c.path)
+
+
+def test_the_pairs_with_a_flow_field_edit_name_the_field():
+    targets = {(name, c.target) for name in PAIRS for c in diff_flows(*_pair(name)) if c.category == "flow"}
+    assert ("tfprovider__internal_acctest_flows_full-minimal__at_01cc5aba.json", "description") in targets

@@ -9,7 +9,7 @@ import pytest
 
 from flowvault.diff import Change, DiffResult, diff_flows, diff_snapshots
 from flowvault.vault.snapshot import FlowEntry, Snapshot
-from tests.diff.diff_helpers import DAVINCI, flows_of, one_flow, raw, raw_flows, rows
+from tests.diff.diff_helpers import DAVINCI, flows_of, one_flow, raw, raw_flows, rows, summary
 from tests.normalize.normalize_helpers import other_environment
 
 BASIC = "tfprovider__internal_acctest_flows_full-basic.json"
@@ -45,7 +45,7 @@ def test_reexport_noise_gives_no_record_at_config_level(name):
     doc = raw(name)
     result = diff_snapshots(snap("a", doc), snap("b", reexport(doc)))
     assert result.changes == []
-    assert result.summary == {"flows_added": 0, "flows_removed": 0, "flows_changed": 0, "changes": 0}
+    assert result.summary == summary(flows_changed=0, changes=0)
 
 
 @pytest.mark.parametrize("name", NOISE_FILES)
@@ -109,7 +109,7 @@ def test_add_edge():
 
     (c,) = _edit(BASIC, edit)
     assert (c.category, c.action, c.target, c.path) == ("edge", "added", "newedge001", "/edges/newedge001")
-    assert c.label == "Http -> Http"
+    assert c.label == "Http [1u2m5vzr49] -> Http [ikt13crnhy]"  # two nodes titled Http: ids tell them apart
 
 
 def test_add_edge_out_of_an_evaluator_brings_its_condition_in_one_record():
@@ -131,7 +131,7 @@ def test_eval_condition_change_reads_as_an_edge_condition():
     assert (c.category, c.action, c.target, c.path) == (
         "edge", "changed", "v5p4i55lt9", "/nodes/cdcw8k7dnx/properties/xb74p6rkd8/value")
     assert (c.old, c.new) == ("anyTriggersFalse", "allTriggersTrue")
-    assert c.label == "Evaluator -> Flow Conductor"
+    assert c.label == "Evaluator [cdcw8k7dnx] -> Flow Conductor [xb74p6rkd8]"
 
 
 def test_rename_flow_is_one_flow_record_not_delete_and_add():
@@ -142,8 +142,8 @@ def test_rename_flow_is_one_flow_record_not_delete_and_add():
     (c,) = result.changes
     assert (c.category, c.action, c.path, c.old, c.new) == ("flow", "changed", "/name", "full-basic",
                                                             "full-basic renamed")
-    assert c.target == doc["flowId"] and c.flow == "full-basic renamed"
-    assert result.summary == {"flows_added": 0, "flows_removed": 0, "flows_changed": 1, "changes": 1}
+    assert c.target == "name" and c.flow == "full-basic renamed"  # a changed field targets the field
+    assert result.summary == summary(flows_changed=1, changes=1)
 
 
 def test_rename_and_move_to_another_environment_is_still_one_record():
@@ -151,7 +151,7 @@ def test_rename_and_move_to_another_environment_is_still_one_record():
     new = reexport(doc)
     new["name"] = "full-basic renamed"
     result = diff_snapshots(snap("a", doc), snap("b", new))
-    assert rows(result.changes) == [("flow", "changed", new["flowId"], "/name")]
+    assert rows(result.changes) == [("flow", "changed", "name", "/name")]
 
 
 def test_variable_value_change():
@@ -212,7 +212,7 @@ def test_added_and_removed_flows_and_flow_filter():
 def test_change_record_to_dict_has_exactly_the_design_keys():
     c = Change("prod", "F", "node", "changed", "n1", "Http / x", "/nodes/n1/name", "a", "b")
     assert list(c.to_dict()) == ["source", "flow", "category", "action", "target", "label", "path", "old", "new"]
-    d = DiffResult({"flows_added": 0, "flows_removed": 0, "flows_changed": 1, "changes": 1}, [c], "HEAD~1", "HEAD")
+    d = DiffResult(summary(flows_changed=1, changes=1), [c], "HEAD~1", "HEAD")
     assert list(d.to_dict()) == ["old", "new", "summary", "changes"]
 
 

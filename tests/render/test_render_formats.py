@@ -6,6 +6,7 @@ from flowvault.diff import Change, DiffResult
 from flowvault.render import render
 from flowvault.render.markdown import LIMIT, render_markdown
 from flowvault.render.mermaid import escape, flowchart
+from tests.diff.diff_helpers import summary
 
 NODE = Change("prod", "PingOne Sign On", "node", "changed", "1u2m5vzr49", "Check password - PingOne SSO / checkPassword",
               "/nodes/1u2m5vzr49/properties/username/value", "a", "b")
@@ -13,8 +14,7 @@ NODE = Change("prod", "PingOne Sign On", "node", "changed", "1u2m5vzr49", "Check
 
 def _result(changes):
     flows = {c.flow for c in changes}
-    return DiffResult({"flows_added": 0, "flows_removed": 0, "flows_changed": len(flows), "changes": len(changes)},
-                      changes, "HEAD~1", "HEAD")
+    return DiffResult(summary(flows_changed=len(flows), changes=len(changes)), changes, "HEAD~1", "HEAD")
 
 
 def test_text_reads_like_a_sentence():
@@ -37,7 +37,7 @@ def test_json_is_exactly_the_design_record_shape():
     doc = json.loads(render(_result([NODE]), "json"))
     assert list(doc) == ["old", "new", "summary", "changes"]
     assert (doc["old"], doc["new"]) == ("HEAD~1", "HEAD")
-    assert set(doc["summary"]) == {"flows_added", "flows_removed", "flows_changed", "changes"}
+    assert set(doc["summary"]) == set(summary())
     (rec,) = doc["changes"]
     assert rec == {"source": "prod", "flow": "PingOne Sign On", "category": "node", "action": "changed",
                    "target": "1u2m5vzr49", "label": "Check password - PingOne SSO / checkPassword",
@@ -47,8 +47,8 @@ def test_json_is_exactly_the_design_record_shape():
 def test_markdown_has_table_and_details_per_flow():
     other = Change("prod", "Other | flow", "setting", "changed", "logLevel", "logLevel", "/settings/logLevel", 3, 2)
     out = render_markdown(_result([NODE, other]))
-    assert "| flow | source | added | removed | changed |" in out
-    assert "| Other \\| flow | prod | 0 | 0 | 1 |" in out
+    assert "| flow | source | | nodes | edges | variables | settings | other |" in out
+    assert "| Other \\| flow | prod | flow changed |  |  |  | ~1 |  |" in out
     assert out.count("<details>") == 2 and out.count("</details>") == 2
     assert "more change" not in out
 

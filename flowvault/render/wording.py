@@ -1,0 +1,324 @@
+"""The words every renderer uses: one sentence per Change record, the summary line, `log`'s counts, and the changed
+lines of a long text value. Text and Markdown call the same functions with their own `Style`, which says how an
+untrusted name or value is made safe (flowvault.masking) and how a key is set off.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json as _jsonlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flowvault.masking import safe_markdown, safe_text
+
+NOUNS = {"flow": ("flow", "flows"), "workflow": ("workflow", "workflows"),
+         "environment": ("environment item", "environment items")}
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one output format sets off untrusted text: `name` for names and values, `code` for keys and paths."""
+
+    name: Callable[[Any], str]
+    code: Callable[[Any], str]
+
+
+def _md_code(text: Any) -> str:
+    # a code span shows its content literally (no links, no emphasis); a backtick inside would close it
+    return "`" + safe_text(text).replace("`", "'") + "`"
+
+
+TEXT = Style(name=safe_text, code=lambda text: f"`{safe_text(text)}`")
+MARKDOWN = Style(name=safe_markdown, code=_md_code)
+
+
+# --- values ---------------------------------------------------------------------------------------------------
+
+
+def slate_text(value: Any) -> str | None:
+    """The text a user typed into a Slate rich-text field (`[{"children": [{"text": ...}]}]`, as a JSON string or
+    parsed), paragraphs on their own lines and `{{variable}}` references kept; None for any other value."""
+    if isinstance(value, str):
+        if not value.lstrip().startswith("[") or '"children"' not in value:
+            return None
+        try:
+            value = _jsonlib.loads(value)
+        except ValueError:
+            return None
+    if not (isinstance(value, list) and value and all(isinstance(p, dict) and "children" in p for p in value)):
+        return None
+
+    def inline(node: Any) -> str:
+        if not isinstance(node, dict):
+            return ""
+        data = node.get("data")
+        if isinstance(data, str) and data.startswith("{{"):  # a variable picked in the designer
+            return data
+        if "text" in node and isinstance(node["text"], str):
+            return node["text"]
+        return "".join(inline(child) for child in node.get("children") or [])
+
+    return "\n".join(inline(p) for p in value)
+
+
+def _unwrap(value: Any) -> Any:
+    """A DaVinci property's {"value": x} as x; a Slate document as its text."""
+    if isinstance(value, dict) and set(value) == {"value"}:
+        value = value["value"]
+    text = slate_text(value)
+    return text if text is not None else value
+
+
+def short(value: Any, limit: int = 60, style: Style = TEXT) -> str | None:
+    """A value short enough to print inline ('x', 12, true, secret fingerprint), or None."""
+    if isinstance(value, dict) and set(value) == {"redacted"}:
+        fp = value["redacted"]
+        return f"secret {fp}" if isinstance(fp, str) else "secret"
+    value = _unwrap(value)
+    if isinstance(value, str):
+        if "\n" in value or len(value) > limit:
+            return None
+        return f"'{style.name(value)}'" if style is TEXT else style.code(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return _jsonlib.dumps(value)
+    return None
+
+
+def changed_span(old: str, new: str, context: int = 24) -> tuple[str, str]:
+    """The part of two long one-line strings that differs, with `context` characters either side and `…` where
+    text was left out: ('…, "Sandbox Inc." …', '…, "Evil Corp" …')."""
+    start = 0
+    while start < min(len(old), len(new)) and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    lo = max(0, start - context)
+
+    def cut(text: str) -> str:
+        hi = len(text) - max(0, end - context)
+        return ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
+
+    return cut(old), cut(new)
+
+
+def text_lines(value: Any) -> list[str] | None:
+    """The lines of a multi-line text value (code, HTML, CSS, a script, Slate text), or None."""
+    value = _unwrap(value)
+    if isinstance(value, str) and "\n" in value.strip("\n"):
+        return value.splitlines()  # \r\n too: scripts pasted from Windows
+    return None
+
+
+def hunks(change, context: int = 2) -> list[str]:
+    """The changed lines of a multi-line text value, unified-diff style without headers (`-old`, `+new`, ` same`,
+    `…` between hunks); [] when the record is no text edit."""
+    if change.old is None and change.new is None:
+        return []
+    a, b = text_lines(change.old), text_lines(change.new)
+    if a is None and b is None:
+        return []
+    a = a if a is not None else ([] if change.old is None else [str(_unwrap(change.old))])
+    b = b if b is not None else ([] if change.new is None else [str(_unwrap(change.new))])
+    out: list[str] = []
+    for line in list(difflib.unified_diff(a, b, lineterm="", n=context))[2:]:
+        out.append("…" if line.startswith("@@") else line)
+    return out[1:] if out[:1] == ["…"] else out
+
+
+def values(change, style: Style = TEXT) -> str:
+    """': 'a' -> 'b'', ': 'b'', ' (was 'a')' or '' (multi-line text shows as hunks instead)."""
+    a, b = short(change.old, style=style), short(change.new, style=style)
+    if change.old is not None and change.new is not None:
+        if a and b:
+            return f": {a} -> {b}"
+        old, new = _unwrap(change.old), _unwrap(change.new)
+        if isinstance(old, str) and isinstance(new, str) and "\n" not in old + new:
+            sa, sb = changed_span(old, new)
+            return f": {style.code(sa)} -> {style.code(sb)}"
+        return ""
+    if change.old is None and b:
+        return f": {b}"
+    if change.new is None and a:
+        return f" (was {a})"
+    return ""
+
+
+# --- the sentence of one record ---------------------------------------------------------------------------------
+
+_DISAMBIGUATED = re.compile(r"^(.*) \[([^\[\]]+)\]$")
+
+
+def split_label(label: str) -> tuple[str, str | None]:
+    """'Check password - PingOne SSO / checkPassword' -> ('Check password', 'PingOne SSO / checkPassword')."""
+    if " - " in label:
+        title, kind = label.rsplit(" - ", 1)
+        if " / " in kind or kind.isupper() or (kind.isalpha() and kind[:1].islower()):  # BPMN tag: scriptTask
+            return title, kind
+    return label, None
+
+
+def title(text: str, style: Style = TEXT) -> str:
+    """"'Evaluator'", or "'Evaluator' [9s9937k3jk]" for a title the differ made unique with the node id."""
+    m = _DISAMBIGUATED.match(text)
+    if m:
+        return f"'{style.name(m.group(1))}' [{style.name(m.group(2))}]"
+    return f"'{style.name(text)}'"
+
+
+def edge_text(label: str, style: Style = TEXT) -> str:
+    """An edge label 'Source -> Target [condition]' made safe (titles made unique by the differ keep their id)."""
+    return style.name(label)
+
+
+def subject(change, style: Style = TEXT) -> str:
+    """What the record is about: "node 'Check password' (PingOne SSO / checkPassword)"."""
+    c = change
+    q = style.name
+    if c.category in ("node", "subflow", "layout") and c.target and c.label:
+        name, kind = split_label(c.label)
+        noun = "subflow call" if c.category == "subflow" else "node" if c.category == "node" else "layout of"
+        if c.category == "layout" and not c.path.startswith(("/nodes/", "/elements/")):
+            return f"layout {style.code(c.label)}"
+        if kind:
+            return f"{noun} {title(name, style)} ({q(kind)})"
+        return f"{noun} {q(name)} [{q(c.target)}]" if " / " in name else f"{noun} {title(name, style)}"
+    if c.category == "edge":
+        return f"edge {edge_text(c.label, style)}"
+    if c.category == "variable":
+        return q(c.label)
+    if c.category == "setting":
+        return f"setting {style.code(c.label)}"
+    if c.category == "metadata":
+        return f"metadata {style.code(c.label)}"
+    if c.category in ("application", "policy"):
+        return f"{c.category} '{q(c.target)}'"
+    return q(c.label)
+
+
+def _rel(change) -> list[str]:
+    """The path below the record's target, e.g. ['properties', 'username', 'value']."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in change.path.split("/")[1:]]
+    if change.category == "policy" or (parts[:1] == ["applications"] and "flowPolicies" in parts):
+        skip = 4
+    else:
+        skip = 2 if parts and parts[0] in ("nodes", "edges", "variables", "settings", "elements", "flows",
+                                            "applications", "participants", "lanes", "messageFlows", "data",
+                                            "associations") else 1
+    return parts[skip:]
+
+
+def verb(change) -> str:
+    if change.action != "changed":
+        return change.action
+    if change.old is None and change.new is not None:
+        return "added"
+    if change.new is None and change.old is not None:
+        return "removed"
+    return "changed"
+
+
+def _kind(change) -> str:
+    return "workflow" if change.path == "" and isinstance(change.new or change.old, dict) and \
+        "key" in (change.new or change.old) else "flow"
+
+
+def describe(change, style: Style = TEXT) -> str:
+    """One line for a record, without the flow name; untrusted text made safe by `style`."""
+    c = change
+    q, code = style.name, style.code
+    if c.category == "flow" and c.action in ("added", "removed") and not c.path:
+        return f"{_kind(c)} {c.action}"
+    head = subject(c, style)
+    rel = _rel(c)
+    if c.category == "policy" and rel[:1] == ["flowDistributions"]:
+        field = f" {code(rel[2])}" if len(rel) > 2 else ""
+        return f"{head}: flow '{q(c.label)}'{field} {verb(c)}{values(c, style)}"
+    if c.action in ("added", "removed") and c.category != "flow":
+        extra = ""
+        node = c.new if c.action == "added" else c.old
+        if c.category == "node" and isinstance(node, dict):
+            from flowvault.diff import is_subflow_call, subflow_name
+
+            if is_subflow_call(node) and subflow_name(node):
+                extra = f", calls subflow '{q(subflow_name(node))}'"
+        if c.category in ("setting", "variable"):
+            extra = values(c, style)
+        return f"{head} {c.action}{extra}"
+    if c.category == "edge" and len(rel) >= 2 and c.path.startswith("/nodes/"):
+        if verb(c) == "changed":
+            a, b = _unwrap(c.old), _unwrap(c.new)
+            return f"{head}: condition {q(a) if isinstance(a, str) else '?'} -> {q(b) if isinstance(b, str) else '?'}"
+        return f"{head}: condition {verb(c)}{values(c, style)}"
+    if c.category == "subflow":
+        return f"{head}: {code('/'.join(rel[1:2] or rel))} {verb(c)}{values(c, style)}"
+    if c.category == "node" and rel[:2] == ["properties", "attributes"] and len(rel) >= 3:
+        return f"{head}: attribute {code(rel[2])} {verb(c)}{values(c, style)}"
+    if c.category == "node" and rel[:1] == ["properties"] and len(rel) >= 2:
+        return f"{head}: property {code(rel[1])} {verb(c)}{values(c, style)}"
+    if c.category == "flow":
+        return f"{_kind(c) if c.path.startswith('/process') else 'flow'} {code(c.target)} {verb(c)}" \
+               f"{values(c, style)}"
+    if not rel:
+        return f"{head} {verb(c)}{values(c, style)}"
+    return f"{head}: {code('/'.join(rel))} {verb(c)}{values(c, style)}"
+
+
+def where(change, style: Style = TEXT) -> str:
+    """What a record belongs to: the flow's name, or "<source> environment" for an environment-wide record."""
+    if change.flow is None:
+        return f"{style.name(change.source or '')} environment".strip()
+    return style.name(change.flow)
+
+
+# --- summaries --------------------------------------------------------------------------------------------------
+
+
+def _plural(n: int, kind: str) -> str:
+    one, many = NOUNS.get(kind, (kind, kind + "s"))
+    return f"{n} {one if n == 1 else many}"
+
+
+def item_counts(summary: dict) -> list[str]:
+    """['1 flow changed', '9 workflows added', '2 environment items changed'] from a diff's summary."""
+    out = []
+    for kind, key in (("flow", "flows"), ("workflow", "workflows"), ("environment", "environment")):
+        for act in ("changed", "added", "removed"):
+            n = summary.get(f"{key}_{act}") or 0
+            if n:
+                out.append(f"{_plural(n, kind)} {act}")
+    return out
+
+
+def summary_line(result) -> str:
+    s = result.summary
+    if not s.get("changes"):
+        return "No changes."
+    n = s["changes"]
+    return f"{n} change{'s' if n != 1 else ''}: {', '.join(item_counts(s))}"
+
+
+def count_summary(changes, summary: dict | None = None) -> str:
+    """'1 flow changed: 2 nodes changed, 1 edge added' (for `log`): what changed as a whole, then its records."""
+    counts: dict[tuple[str, str], int] = {}
+    for c in changes:
+        if c.category == "flow" and not c.path:
+            continue  # counted as a whole flow or workflow
+        noun = "flow field" if c.category == "flow" else c.category
+        counts[(noun, c.action)] = counts.get((noun, c.action), 0) + 1
+    items = item_counts(summary) if summary else []
+    if not counts and not items:
+        return "no changes"
+    plural = {"node": "nodes", "edge": "edges", "variable": "variables", "setting": "settings",
+              "schema": "schemas", "trigger": "triggers", "subflow": "subflow calls", "layout": "layout changes",
+              "metadata": "metadata changes", "policy": "policies", "application": "applications",
+              "flow field": "flow fields"}
+    detail = []
+    for (noun, act), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        detail.append(f"{n} {noun if n == 1 else plural.get(noun, noun + 's')} {act}")
+    if not items:
+        return ", ".join(detail)
+    return ", ".join(items) + (f": {', '.join(detail)}" if detail else "")
