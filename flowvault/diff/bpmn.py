@@ -24,9 +24,9 @@ def model(data: bytes) -> dict:
     out = bpmn.elements(data)
     for key in ("participants", "lanes", "messageFlows", "data", "associations", "diagram"):
         out[key] = {}
-    root = bpmn._parse(data).getroot()  # the hardened parser (no DTD, no entities); elements() already accepted it
+    root = bpmn.parse(data).getroot()  # the hardened parser (no DTD, no entities); elements() already accepted it
     for el in root.iter():
-        tag = bpmn._local(el.tag)
+        tag = bpmn.local(el.tag)
         el_id = el.get("id")
         if tag == "participant" and el_id:
             out["participants"][el_id] = {"tag": tag, "name": el.get("name"), "processRef": el.get("processRef")}
@@ -34,13 +34,13 @@ def model(data: bytes) -> dict:
             out["messageFlows"][el_id] = {"tag": tag, "name": el.get("name"), "sourceRef": el.get("sourceRef"),
                                           "targetRef": el.get("targetRef")}
         elif tag == "lane" and el_id:
-            refs = sorted((r.text or "").strip() for r in el if bpmn._local(r.tag) == "flowNodeRef")
+            refs = sorted((r.text or "").strip() for r in el if bpmn.local(r.tag) == "flowNodeRef")
             out["lanes"][el_id] = {"tag": tag, "name": el.get("name"), "flowNodeRefs": refs}
         elif tag in _DATA_TAGS and el_id:
-            out["data"][el_id] = {"tag": tag, "name": el.get("name"), "attributes": bpmn._attributes(el)}
+            out["data"][el_id] = {"tag": tag, "name": el.get("name"), "attributes": bpmn.attributes(el)}
         elif tag in _ASSOCIATION_TAGS:
-            refs = {bpmn._local(r.tag): (r.text or "").strip() for r in el
-                    if bpmn._local(r.tag) in ("sourceRef", "targetRef")}
+            refs = {bpmn.local(r.tag): (r.text or "").strip() for r in el
+                    if bpmn.local(r.tag) in ("sourceRef", "targetRef")}
             owner = el.getparent().get("id") if tag != "association" else None
             ident = el_id or f"{owner}:{tag}:{refs.get('sourceRef') or refs.get('targetRef')}"
             out["associations"][ident] = {
@@ -49,7 +49,7 @@ def model(data: bytes) -> dict:
         elif tag in ("BPMNShape", "BPMNEdge") and el.get("bpmnElement"):
             entry: dict = {}
             for part in el:
-                name = bpmn._local(part.tag)
+                name = bpmn.local(part.tag)
                 if name == "Bounds":
                     entry["bounds"] = {k: part.get(k) for k in ("x", "y", "width", "height")}
                 elif name == "waypoint":

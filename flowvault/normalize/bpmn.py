@@ -46,7 +46,7 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def _parse(data: bytes) -> etree._ElementTree:
+def parse(data: bytes) -> etree._ElementTree:
     if not isinstance(data, (bytes, bytearray)):
         raise InputError(f"BPMN input must be bytes, got {type(data).__name__}")
     if len(data) > MAX_XML_BYTES:
@@ -107,7 +107,7 @@ def canonical_xml(data: bytes) -> bytes:
     """Return the BPMN document in canonical form: attributes in C14N 2.0 order, namespace declarations sorted and
     kept where they were declared (prefixes unchanged), comments kept, 2-space indentation, UTF-8 with an XML
     declaration and a trailing newline. canonical_xml(canonical_xml(x)) == canonical_xml(x)."""
-    tree = _parse(data)
+    tree = parse(data)
     _strip_blank(tree.getroot())
     for el in tree.getroot().iter(etree.Element):
         _sort_attributes(el)
@@ -119,7 +119,7 @@ def canonical_xml(data: bytes) -> bytes:
     return DECLARATION + b"\n".join(parts) + b"\n"
 
 
-def _local(tag) -> str:
+def local(tag) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
@@ -133,17 +133,17 @@ def _attr_name(el: etree._Element, name: str) -> str:
     return name
 
 
-def _attributes(el: etree._Element) -> dict:
+def attributes(el: etree._Element) -> dict:
     return {_attr_name(el, k): v for k, v in sorted(el.attrib.items())}
 
 
 def _processes(tree: etree._ElementTree) -> list:
-    return [el for el in tree.getroot().iter() if _local(el.tag) == "process"]
+    return [el for el in tree.getroot().iter() if local(el.tag) == "process"]
 
 
 def process_key(data: bytes) -> str:
     """Return the id of the document's (first) <process>: PingIDM's process definition key."""
-    tree = _parse(data)
+    tree = parse(data)
     for process in _processes(tree):
         key = process.get("id")
         if key:
@@ -157,21 +157,21 @@ def _text(el: etree._Element) -> str:
 
 def _describe(el: etree._Element) -> dict:
     """The properties of one flow element: attributes, documentation, script, form properties, definitions."""
-    props: dict = {"attributes": _attributes(el)}
+    props: dict = {"attributes": attributes(el)}
     for child in el:
-        tag = _local(child.tag)
+        tag = local(child.tag)
         if tag == "documentation":
             props["documentation"] = _text(child)
         elif tag == "script":
             props["script"] = child.text or ""
         elif tag == "extensionElements":
             for ext in child:
-                ext_tag = _local(ext.tag)
+                ext_tag = local(ext.tag)
                 if not ext_tag:
                     continue
-                entry = {"attributes": _attributes(ext)}
+                entry = {"attributes": attributes(ext)}
                 if ext_tag == "formProperty":
-                    values = [_attributes(v) for v in ext if _local(v.tag) == "value"]
+                    values = [attributes(v) for v in ext if local(v.tag) == "value"]
                     if values:
                         entry["values"] = values
                     props.setdefault("formProperties", []).append(entry)
@@ -181,21 +181,21 @@ def _describe(el: etree._Element) -> dict:
                     if text:
                         entry["text"] = text
                     nested = [
-                        {"tag": _local(n.tag), "attributes": _attributes(n), "text": _text(n)} for n in ext if _local(n.tag)
+                        {"tag": local(n.tag), "attributes": attributes(n), "text": _text(n)} for n in ext if local(n.tag)
                     ]
                     if nested:
                         entry["children"] = nested
                     props.setdefault("extensions", []).append(entry)
         elif tag.endswith("EventDefinition"):
-            definition = {"type": tag, "attributes": _attributes(child)}
+            definition = {"type": tag, "attributes": attributes(child)}
             for part in child:
-                if _local(part.tag):
-                    definition[_local(part.tag)] = _text(part)
+                if local(part.tag):
+                    definition[local(part.tag)] = _text(part)
             props.setdefault("eventDefinitions", []).append(definition)
         elif tag == "multiInstanceLoopCharacteristics":
             props["multiInstance"] = {
-                "attributes": _attributes(child),
-                **{_local(p.tag): _text(p) for p in child if _local(p.tag)},
+                "attributes": attributes(child),
+                **{local(p.tag): _text(p) for p in child if local(p.tag)},
             }
     return props
 
@@ -203,27 +203,27 @@ def _describe(el: etree._Element) -> dict:
 def elements(data: bytes) -> dict:
     """Return {"process": {...}, "elements": {id: {tag, name, parent?, properties}}, "flows": {id: {sourceRef,
     targetRef, name?, conditionExpression?}}} for the diff: what the workflow does, without diagram layout."""
-    tree = _parse(data)
+    tree = parse(data)
     processes = _processes(tree)
     if not processes:
         raise InputError("BPMN file has no <process>: not a workflow definition")
     out: dict = {"process": {}, "elements": {}, "flows": {}}
     process = processes[0]
-    out["process"] = _attributes(process)
-    docs = [c for c in process if _local(c.tag) == "documentation"]
+    out["process"] = attributes(process)
+    docs = [c for c in process if local(c.tag) == "documentation"]
     if docs:
         out["process"]["documentation"] = _text(docs[0])
 
     def walk(container: etree._Element, parent: str | None) -> None:
         for el in container:
-            tag = _local(el.tag)
+            tag = local(el.tag)
             el_id = el.get("id")
             if tag == "sequenceFlow" and el_id:
                 flow = {"sourceRef": el.get("sourceRef"), "targetRef": el.get("targetRef")}
                 if el.get("name") is not None:
                     flow["name"] = el.get("name")
                 for child in el:
-                    if _local(child.tag) == "conditionExpression":
+                    if local(child.tag) == "conditionExpression":
                         flow["conditionExpression"] = (child.text or "").strip()
                 if parent:
                     flow["parent"] = parent
