@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -103,12 +104,17 @@ def _sorted_root(tree: etree._ElementTree) -> etree._Element:
     return new
 
 
-def canonical_xml(data: bytes) -> bytes:
+def canonical_xml(data: bytes, redact: Callable[[str], str] | None = None) -> bytes:
     """Return the BPMN document in canonical form: attributes in C14N 2.0 order, namespace declarations sorted and
     kept where they were declared (prefixes unchanged), comments kept, 2-space indentation, UTF-8 with an XML
-    declaration and a trailing newline. canonical_xml(canonical_xml(x)) == canonical_xml(x)."""
+    declaration and a trailing newline. canonical_xml(canonical_xml(x)) == canonical_xml(x).
+
+    `redact(text) -> text` is applied to every text, comment and attribute value (a script's password, a URL's
+    credentials: Redactor.redact_inline), so a secret never reaches the canonical bytes."""
     tree = parse(data)
     _strip_blank(tree.getroot())
+    if redact is not None:
+        _redact_values(tree, redact)
     for el in tree.getroot().iter(etree.Element):
         _sort_attributes(el)
     root = _sorted_root(tree)
@@ -117,6 +123,17 @@ def canonical_xml(data: bytes) -> bytes:
     parts.append(etree.tostring(root, encoding="utf-8", with_tail=False))
     parts += [etree.tostring(node, encoding="utf-8", with_tail=False) for node in root.itersiblings()]
     return DECLARATION + b"\n".join(parts) + b"\n"
+
+
+def _redact_values(tree: etree._ElementTree, redact: Callable[[str], str]) -> None:
+    for node in tree.getroot().iter():
+        if node.text:
+            node.text = redact(node.text)
+        if node.tail and node.tail.strip():
+            node.tail = redact(node.tail)
+        if isinstance(node.tag, str):
+            for name, value in node.attrib.items():
+                node.attrib[name] = redact(value)
 
 
 def local(tag) -> str:

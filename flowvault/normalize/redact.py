@@ -158,6 +158,12 @@ class Redactor:
             return text
         return dict(done) if isinstance(done, dict) else done
 
+    def redact_inline(self, text: str) -> str:
+        """Return text with the secrets it holds by their shape replaced by markers, always as text (never the
+        redacted object): for a value that must stay a string, such as XML text or an attribute."""
+        spans = secret_spans(text)
+        return replace_spans(text, spans, lambda secret: marker(self.fingerprint(secret))) if spans else text
+
     @staticmethod
     def names_secret(item: dict) -> bool:
         """True when item is a {"key" or "name": <n>, "value": ...} pair whose n names a credential (an

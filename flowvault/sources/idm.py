@@ -140,7 +140,7 @@ class Source:
                         log.warning("%s: process key %r is defined in %s and %s; keeping %s", self.name, key,
                                     self._files[key][0], where, self._files[key][0])
                         continue
-                    self._files[key] = (where, bpmn.canonical_xml(data))
+                    self._files[key] = (where, bpmn.canonical_xml(data, redact=self.redactor.redact_inline))
             except Exception as e:  # noqa: BLE001 - one unreadable file is a failed item, not a failed run
                 self._file_errors[rel] = first_line(e)
 

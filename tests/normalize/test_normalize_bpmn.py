@@ -130,3 +130,23 @@ def test_read_bar_refuses_bombs_and_junk(monkeypatch):
         bpmn.read_bar(_zip({"big.xml": b"0" * 5000}))
     with pytest.raises(InputError, match="not a .bar"):
         bpmn.read_bar(b"not a zip")
+
+
+def test_secrets_in_scripts_and_attributes_are_redacted_in_place():
+    from flowvault.normalize.redact import Redactor
+
+    doc = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">
+  <process id="p" name="P">
+    <scriptTask id="s" name="Create" scriptFormat="groovy">
+      <script>openidm.create("managed/user", null, [userName:"a", password:"SBXSECRET-pw-1"])</script>
+    </scriptTask>
+    <serviceTask id="h" name="Call" implementation="https://svc:SBXSECRET-url-2@idm.example.com/x"/>
+  </process>
+</definitions>"""
+    redactor = Redactor(b"k" * 32)
+    out = bpmn.canonical_xml(doc, redact=redactor.redact_inline).decode()
+    assert "SBXSECRET" not in out
+    assert 'password:"\u00abredacted:hmac-sha256:' in out and "https://svc:\u00abredacted:hmac-sha256:" in out
+    assert bpmn.canonical_xml(out.encode(), redact=redactor.redact_inline).decode() == out  # idempotent
+    assert "SBXSECRET-pw-1" in bpmn.canonical_xml(doc).decode()  # without a redactor nothing is touched
