@@ -61,8 +61,8 @@ def measure_inprocess(*, nodes: int, repeat: int) -> dict:
     """normalize + semantic diff of two raw exports vs DeepDiff(ignore_order=True) of the same, both warm."""
     from deepdiff import DeepDiff  # warm for both sides: flowvault's diff imports it lazily for changed pieces
 
-    from flowvault.vault import snapshot
     from flowvault.diff import diff_snapshots
+    from flowvault.vault import snapshot
 
     old = corpus.build_big_flow(nodes)
     new, labels = corpus.edit_copy(old)

@@ -111,7 +111,7 @@ class SandboxProcess:
                 self.proc.wait()
         self.log.close()
 
-    def __enter__(self) -> "SandboxProcess":
+    def __enter__(self) -> SandboxProcess:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -7,16 +7,29 @@ reads, paths.py the JSON pointers and the one lazy import of deepdiff (see its d
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from flowvault.diff.environment import diff_environment
 from flowvault.diff.flow import diff_flows, flow_name
 from flowvault.diff.labels import (
-    bpmn_title, connector_display, is_subflow_call, node_kind, node_label, node_title, subflow_name,
+    bpmn_title,
+    connector_display,
+    is_subflow_call,
+    node_kind,
+    node_label,
+    node_title,
+    subflow_name,
 )
 from flowvault.diff.paths import pointer
 from flowvault.diff.records import (
-    ACTIONS, CATEGORIES, LEVELS, NOISE_CATEGORIES, Change, DiffResult, FlowPair, check_level,
+    ACTIONS,
+    CATEGORIES,
+    LEVELS,
+    NOISE_CATEGORIES,
+    Change,
+    DiffResult,
+    FlowPair,
+    check_level,
 )
 from flowvault.diff.workflow import diff_workflows
 from flowvault.errors import UsageError

@@ -7,7 +7,8 @@ is imported by `leaf_paths` alone, so a diff of unchanged flows (and `flowvault 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 def pointer(parts: Iterable) -> str:

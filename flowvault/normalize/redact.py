@@ -13,8 +13,9 @@ import hmac
 import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from flowvault.errors import ConfigError
 from flowvault.normalize.secret_shapes import is_secret_name, marker, replace_spans, secret_spans
@@ -86,7 +87,7 @@ class Redactor:
         self._scanned_chars = 0
 
     @classmethod
-    def from_environment(cls, extra_patterns: Iterable[str] = (), key_file: str | os.PathLike | None = None) -> "Redactor":
+    def from_environment(cls, extra_patterns: Iterable[str] = (), key_file: str | os.PathLike | None = None) -> Redactor:
         """Return a Redactor keyed from $FLOWVAULT_REDACT_KEY, else from key_file, else unkeyed; patterns = defaults + extra."""
         patterns = DEFAULT_PATTERNS + tuple(extra_patterns)
         env = os.environ.get(ENV_KEY)

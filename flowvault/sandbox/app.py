@@ -16,11 +16,12 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 # The emulated systems, in registration order. The last three are written by another engineer and are imported
 # only when present, so the framework works (and its tests pass) before they land.

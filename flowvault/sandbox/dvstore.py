@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from flowvault.sandbox.app import HttpError, SandboxContext
 from flowvault.sandbox.envs import DEFAULT, ENV_ID, Environment, derive, remap

@@ -51,7 +51,7 @@ def fault_for(seed: int, rate: float, n: int) -> str | None:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    sandbox: "Sandbox"
+    sandbox: Sandbox
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -152,7 +152,7 @@ class Sandbox:
         secret: str | None = None,
         modules: list[ModuleType] | None = None,
         verbose: bool = False,
-        environments: "list[str] | tuple[str, ...] | None" = None,
+        environments: list[str] | tuple[str, ...] | None = None,
     ) -> None:
         self.environments = check_names(environments or (DEFAULT,))
         self.host = host
@@ -185,7 +185,7 @@ class Sandbox:
             host = f"[{host}]"
         return f"http://{host}:{self._server.server_address[1]}"
 
-    def bind(self) -> "Sandbox":
+    def bind(self) -> Sandbox:
         """Listen (port 0 picks a free port) and build the modules; requests are served once started."""
         if self._server is not None:
             return self
@@ -196,7 +196,7 @@ class Sandbox:
         self.router, self.modules = build(self.ctx, self._modules_arg)
         return self
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         """Serve in a background thread."""
         self.bind()
         if self._thread is None:
@@ -222,7 +222,7 @@ class Sandbox:
         self._server.server_close()
         self._server = None
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -1,6 +1,5 @@
 """`flowvault diff`, `log` and `show` through the CLI, on export files, snapshot folders and a git vault."""
 
-import copy
 import json
 import subprocess
 from pathlib import Path
@@ -8,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from flowvault.cli import cli
 from flowvault import canonical
+from flowvault.cli import cli
 from tests.diff.diff_helpers import DAVINCI, flows_of, raw, summary
 
 BASIC = "tfprovider__internal_acctest_flows_full-basic.json"

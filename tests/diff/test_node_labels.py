@@ -1,8 +1,7 @@
 """Node labels read as the designer named the node."""
 
-from flowvault.diff import node_label, node_title
+from flowvault.diff import diff_flows, node_label, node_title
 from flowvault.render import describe
-from flowvault.diff import diff_flows
 
 
 def _flow(title: str) -> dict:

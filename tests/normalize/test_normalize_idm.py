@@ -2,8 +2,8 @@
 
 import pytest
 
-from flowvault.errors import InputError
 from flowvault import canonical
+from flowvault.errors import InputError
 from flowvault.normalize import idm
 
 READ = {

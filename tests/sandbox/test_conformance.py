@@ -104,8 +104,8 @@ def test_variables_applications_and_policies_conform(registry, p1):
 
 
 def test_import_deploy_and_errors_conform(registry, p1):
-    from importlib import resources
     import json
+    from importlib import resources
 
     legacy = json.loads(resources.files("flowvault.sandbox").joinpath(
         "data/davinci/tfprovider__internal_acctest_flows_full-basic-subflow-1.json").read_text())

@@ -271,8 +271,8 @@ def test_applications_and_flow_policies(p1):
 
 
 def test_import_then_deploy_is_visible_to_the_next_call(p1):
-    from importlib import resources
     import json
+    from importlib import resources
 
     data = resources.files("flowvault.sandbox").joinpath("data/davinci")
     main = json.loads(data.joinpath("tfprovider__internal_acctest_flows_full-basic.json").read_text())
