@@ -5,6 +5,15 @@ import os
 import click
 
 
+def _environment_names(ctx, param, value: str) -> tuple[str, ...]:
+    from flowvault.sandbox.envs import check_names
+
+    try:
+        return check_names(name.strip() for name in value.split(","))
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @click.command("sandbox", short_help="Serve local emulations of every API flowvault talks to.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="0 picks a free port.")
@@ -16,18 +25,22 @@ import click
 @click.option("--fault-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Answer this fraction of requests with a 429, 5xx, dropped or truncated response.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for ids, dates and faults.")
+@click.option("--environments", "environments", default="davinci", show_default=True, metavar="NAME[,NAME...]",
+              callback=_environment_names,
+              help="Serve one DaVinci environment per name, each with the seed data under its own ids.")
 @click.pass_obj
-def command(app, host, port, write_config, flows_dir, state_dir, latency_ms, fault_rate, seed):
+def command(app, host, port, write_config, flows_dir, state_dir, latency_ms, fault_rate, seed, environments):
     """Serve local emulations of PingOne DaVinci, PingIDM, InVision and Smart Flows.
 
     \b
     Example:
       flowvault sandbox --port 0 --write-config flowvault.toml
+      flowvault sandbox --environments staging,prod --write-config flowvault.toml
     """
     from flowvault.sandbox.server import Sandbox
 
     sandbox = Sandbox(host=host, port=port, flows_dir=flows_dir, state_dir=state_dir, latency_ms=latency_ms,
-                      fault_rate=fault_rate, seed=seed, verbose=bool(app and app.verbose > 1))
+                      fault_rate=fault_rate, seed=seed, verbose=bool(app and app.verbose > 1), environments=environments)
     sandbox.bind()
     if write_config:
         sandbox.write_config(write_config)

@@ -177,6 +177,7 @@ class _Route:
     pattern: str
     segments: tuple[str, ...]
     handler: Handler
+    system: str = ""  # the module that registered it (for the index at GET /)
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
         if len(parts) != len(self.segments):
@@ -203,6 +204,7 @@ class Router:
     def __init__(self) -> None:
         self._routes: list[_Route] = []
         self._formats: list[tuple[str, ErrorFormatter]] = []
+        self.system = ""  # set by build() while a module registers its routes
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
         """Decorator: `handler(request) -> Response` answers `method pattern` (`{name}` matches one segment)."""
@@ -215,7 +217,14 @@ class Router:
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         segments = tuple(pattern.strip("/").split("/"))
-        self._routes.append(_Route(method.upper(), pattern, segments, handler))
+        self._routes.append(_Route(method.upper(), pattern, segments, handler, self.system))
+
+    def index(self) -> dict[str, list[str]]:
+        """{system: ["METHOD pattern", ...]} of every route, in registration order."""
+        out: dict[str, list[str]] = {}
+        for route in self._routes:
+            out.setdefault(route.system, []).append(f"{route.method} {route.pattern}")
+        return out
 
     def error_format(self, prefix: str, formatter: ErrorFormatter) -> None:
         """Render errors (HttpError, 404/405, faults) under path `prefix` with `formatter(status, code, message, details)`.
@@ -283,12 +292,14 @@ class Router:
 
 
 class Clock:
-    """Deterministic time: `now()` starts at `start` and moves only by `advance()`, so two sandboxes started alike
-    stamp identical dates. `elapsed()` (real seconds since start plus every advance) is what token expiry uses."""
+    """Deterministic time: `now()` starts at `start` and moves only by `advance()` and `tick()`, so two sandboxes
+    started alike stamp identical dates. `elapsed()` (real seconds since start plus every advance, not ticks) is
+    what token expiry uses: a saved version ticks the dates on without ageing the caller's token."""
 
     def __init__(self, start: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)) -> None:
         self._start = start
-        self._offset = 0.0
+        self._offset = 0.0  # seconds added to the dates
+        self._aged = 0.0  # seconds added to elapsed()
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
 
@@ -297,13 +308,21 @@ class Clock:
             return self._start + timedelta(seconds=self._offset)
 
     def advance(self, seconds: float) -> datetime:
+        """Move the dates and token ages on by `seconds` (POST /_sandbox/clock)."""
+        with self._lock:
+            self._offset += seconds
+            self._aged += seconds
+            return self._start + timedelta(seconds=self._offset)
+
+    def tick(self, seconds: float) -> datetime:
+        """Move only the dates on by `seconds`: the stamp of something saved, later than the one before."""
         with self._lock:
             self._offset += seconds
             return self._start + timedelta(seconds=self._offset)
 
     def elapsed(self) -> float:
         with self._lock:
-            return time.monotonic() - self._t0 + self._offset
+            return time.monotonic() - self._t0 + self._aged
 
     def iso(self, moment: datetime | None = None) -> str:
         """`2026-01-01T00:00:00.000Z`, the PingOne date format."""
@@ -343,6 +362,10 @@ class SandboxContext:
     rng: random.Random = field(init=False)
     state: dict[str, Any] = field(default_factory=dict)  # one entry per module, keyed by its short name
     fail_ids: set[str] = field(default_factory=set)  # POST /_sandbox/faults: ids whose exports/runs answer 500
+    # POST /_sandbox/faults {"fail_writes": ...}: environment name -> {"allowed": writes still accepted,
+    # "times": failures still to answer before writes are accepted again (None: until cleared)}
+    fail_writes: dict[str, dict] = field(default_factory=dict)
+    environments: tuple[str, ...] = ("davinci",)  # the DaVinci environments served (--environments)
     stats: Stats = field(default_factory=Stats)
     lock: threading.RLock = field(default_factory=threading.RLock)  # hold while mutating shared state
 
@@ -356,6 +379,21 @@ class SandboxContext:
     def new_id(self, kind: str, *parts: object) -> str:
         """A UUID that depends only on the seed, `kind` and `parts`: the same in two sandboxes started alike."""
         return str(uuid.uuid5(ID_NAMESPACE, ":".join([str(self.seed), kind, *map(str, parts)])))
+
+    def admit_write(self, environment: str) -> bool:
+        """Whether environment `environment` accepts one more admin-API write (counts it against fail_writes)."""
+        with self.lock:
+            entry = self.fail_writes.get(environment)
+            if entry is None:
+                return True
+            if entry["allowed"] > 0:
+                entry["allowed"] -= 1
+                return True
+            if entry["times"] is not None:
+                entry["times"] -= 1
+                if entry["times"] <= 0:
+                    del self.fail_writes[environment]
+            return False
 
     def accepts(self, credential: str | None) -> bool:
         """True if `credential` is the sandbox secret (FLOWVAULT_SANDBOX_SECRET), which every credential must be."""
@@ -404,12 +442,43 @@ def register_hooks(router: Router, ctx: SandboxContext) -> None:
     @router.route("POST", "/_sandbox/faults")
     def faults(request: Request) -> Response:
         body = request.json(default={})
-        fail = body.get("fail") if isinstance(body, dict) else None
+        usage = ('Expected {"fail": ["<id>", ...]} and/or {"fail_writes": {"<environment>": N}} '
+                 '(N: writes still accepted, or {"after": N, "times": K} to fail K writes, then accept again)')
+        if not isinstance(body, dict) or not body.keys() & {"fail", "fail_writes"} or body.keys() - {"fail", "fail_writes"}:
+            raise HttpError(400, "INVALID_DATA", usage)
+        fail = body.get("fail", sorted(ctx.fail_ids))
         if not isinstance(fail, list) or not all(isinstance(x, str) for x in fail):
-            raise HttpError(400, "INVALID_DATA", 'Expected {"fail": ["<id>", ...]}')
+            raise HttpError(400, "INVALID_DATA", usage)
+        writes = body.get("fail_writes")
+        entries: dict[str, dict] | None = None
+        if writes is not None:
+            if not isinstance(writes, dict):
+                raise HttpError(400, "INVALID_DATA", usage)
+            entries = {}
+            for name, spec in writes.items():
+                if name not in ctx.environments:
+                    raise HttpError(400, "INVALID_DATA", f"fail_writes: no environment named {name!r}; "
+                                    f"served: {', '.join(ctx.environments)}")
+                after, times = (spec, None) if not isinstance(spec, dict) else (spec.get("after"), spec.get("times"))
+                if not _count(after) or not (times is None or (_count(times) and times > 0)):
+                    raise HttpError(400, "INVALID_DATA", usage)
+                entries[name] = {"allowed": after, "times": times}
         with ctx.lock:
             ctx.fail_ids = set(fail)
-        return json_response(200, {"fail": sorted(ctx.fail_ids)})
+            if entries is not None:
+                ctx.fail_writes = entries
+            return json_response(200, {"fail": sorted(ctx.fail_ids), "fail_writes": {
+                name: entry["allowed"] if entry["times"] is None else {"after": entry["allowed"], "times": entry["times"]}
+                for name, entry in sorted(ctx.fail_writes.items())}})
+
+    @router.route("GET", "/")
+    def index(request: Request) -> Response:
+        routes = router.index()
+        hooks = routes.pop("", [])
+        systems = {name: {"base_path": _base_path(patterns), "routes": patterns} for name, patterns in routes.items()}
+        return json_response(200, {"service": "flowvault sandbox", "systems": systems,
+                                   **ctx.state.get("index", {}),
+                                   "hooks": [h for h in hooks if h.split(" ", 1)[1].startswith(HOOK_PREFIX)]})
 
     @router.route("POST", "/_sandbox/clock")
     def clock(request: Request) -> Response:
@@ -420,11 +489,28 @@ def register_hooks(router: Router, ctx: SandboxContext) -> None:
         return json_response(200, {"now": ctx.clock.iso(ctx.clock.advance(seconds))})
 
 
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def build(ctx: SandboxContext, modules: Iterable[ModuleType] | None = None) -> tuple[Router, list[ModuleType]]:
     """A router with the hooks and every module registered."""
     router = Router()
     register_hooks(router, ctx)
     mods = list(modules) if modules is not None else load_modules()
     for module in mods:
+        router.system = getattr(module, "__name__", "module").rsplit(".", 1)[-1]
         module.register(router, ctx)
+    router.system = ""
     return router, mods
+
+
+def _base_path(patterns: list[str]) -> str:
+    """The longest leading run of path segments that every route pattern shares."""
+    paths = [p.split(" ", 1)[1].strip("/").split("/") for p in patterns]
+    common: list[str] = []
+    for parts in zip(*paths):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return "/" + "/".join(common)

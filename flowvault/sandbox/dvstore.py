@@ -4,8 +4,10 @@ Flows are read from export files in any shape (legacy single / multi `flows: [..
 Platform `_embedded`) and kept as version *content* in the Platform API shape (seed 002): `name, description, color,
 enabled, connectors, settings, graphData, inputSchema, outputSchema, trigger, variables`. Legacy-only fields
 (`companyId`, `customerId`, `flowStatus`, `connectorIds`, `authTokenExpireIds`, `orx`...) do not survive the
-conversion, as they do not appear in the Platform export. The whole state is one JSON document, so `--state DIR`
-persists it as is.
+conversion, as they do not appear in the Platform export. Connector instances are seeded from the (connectionId,
+connectorId) pairs of the seeded flows' nodes, so every node's connection resolves. The whole state of one
+environment is one JSON document, so `--state DIR` persists it as is; an environment other than the default one is
+the seeded document with every id remapped (envs.py).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from flowvault.sandbox.app import HttpError, SandboxContext
-from flowvault.sandbox.token import ENV_ID
+from flowvault.sandbox.envs import DEFAULT, ENV_ID, Environment, derive, remap
 
+MAX_VERSIONS = 100  # "100 stored versions per flow" (davinci-api.md, DaVinci flow limits): the oldest go first
 CONTENT_KEYS = ("name", "description", "color", "enabled", "connectors", "settings", "graphData", "inputSchema",
                 "outputSchema", "trigger", "variables")
 LATEST = (-1, "-1", None, "")
@@ -58,8 +61,8 @@ def split_export(doc: Any) -> list[tuple[str | None, dict, str]]:
     raise ValueError("not a DaVinci flow export (no flowId, flows, flowInfo or flow/_embedded)")
 
 
-def content_of(flow: dict, kind: str) -> dict:
-    """The Platform-shaped content of one flow object from an export."""
+def content_of(flow: dict, kind: str, company_id: str = ENV_ID) -> dict:
+    """The Platform-shaped content of one flow object from an export, its variables in company `company_id`."""
     if kind == "platform":
         content = {k: copy.deepcopy(flow[k]) for k in CONTENT_KEYS if k in flow and k != "name"}
         content["name"] = (flow.get("flow") or {}).get("name") or flow.get("name") or ""
@@ -82,7 +85,7 @@ def content_of(flow: dict, kind: str) -> dict:
         content.pop("trigger", None)
     for var in content.get("variables") or []:
         if "companyId" in var:
-            var["companyId"] = ENV_ID
+            var["companyId"] = company_id
     return {k: v for k, v in content.items() if v is not None}
 
 
@@ -105,12 +108,15 @@ def subflow_refs(content: dict) -> list[tuple[str, Any]]:
 
 
 class Store:
-    """State of the DaVinci environment; every mutation is saved when --state is given. Hold ctx.lock to mutate."""
+    """State of one DaVinci environment; every mutation is saved when --state is given. Hold ctx.lock to mutate."""
 
-    def __init__(self, ctx: SandboxContext) -> None:
+    def __init__(self, ctx: SandboxContext, env: Environment | None = None) -> None:
         self.ctx = ctx
-        saved = ctx.load_state("davinci")
+        self.env = env or Environment(DEFAULT, ENV_ID, "")
+        saved = ctx.load_state(self.env.state_name)
         self.data: dict = saved if saved is not None else self._seed()
+        if "connectorInstances" not in self.data:  # state saved before connector instances were served
+            self.data["connectorInstances"] = _connector_instances(self.data)
 
     # --- seeding
 
@@ -126,7 +132,10 @@ class Store:
         else:
             self._seed_dir(data, Path(self.ctx.flows_dir))
         data["applications"] = env["applications"]
-        return data
+        data["connectorInstances"] = _connector_instances(data)
+        if self.env.name == DEFAULT:
+            return data
+        return remap(data, {old: derive(self.ctx.seed, self.env.name, old) for old in _seeded_ids(data)})
 
     def _seed_dir(self, data: dict, folder: Path) -> None:
         groups: dict[str, list[tuple[str, dict, str]]] = {}
@@ -165,7 +174,7 @@ class Store:
         data["flows"][flow_id] = flow
 
     def save(self) -> None:
-        self.ctx.save_state("davinci", self.data)
+        self.ctx.save_state(self.env.state_name, self.data)
 
     # --- reading
 
@@ -213,32 +222,60 @@ class Store:
 
     # --- writing
 
-    def new_flow_id(self, *parts: object) -> str:
-        return self.ctx.new_id("flow", *parts).replace("-", "")
+    def new_id(self, kind: str, *parts: object) -> str:
+        """A new deterministic id, unique to this environment (the default one keeps the single-environment ids)."""
+        scope = () if self.env.name == DEFAULT else (f"env={self.env.name}",)
+        return self.ctx.new_id(kind, *scope, *parts)
 
-    def save_version(self, flow: dict, content: dict) -> int:
-        """Save `content` as a new current version of `flow` (not deployed); the clock moves one minute."""
+    def new_flow_id(self, *parts: object) -> str:
+        return self.new_id("flow", *parts).replace("-", "")
+
+    def next_serial(self) -> int:
+        self.data["imports"] = self.data.get("imports", 0) + 1
+        return self.data["imports"]
+
+    def save_version(self, flow: dict, content: dict, alias: str | None = None, cloned_from: int | None = None) -> int:
+        """Save `content` as a new current version of `flow` (not deployed); the clock moves one minute.
+
+        Beyond MAX_VERSIONS, the oldest versions are dropped, never the deployed one."""
         number = max(int(v) for v in flow["versions"]) + 1
-        stamp = self.ctx.clock.iso(self.ctx.clock.advance(60))
-        flow["versions"][str(number)] = {"createdAt": stamp, "updatedAt": stamp, "content": content}
+        stamp = self.ctx.clock.iso(self.ctx.clock.tick(60))
+        version = {"createdAt": stamp, "updatedAt": stamp, "content": content}
+        if alias:
+            version["alias"] = alias
+        if cloned_from is not None:
+            version["clonedFrom"] = cloned_from
+        flow["versions"][str(number)] = version
         flow["currentVersion"] = number
         flow["updatedAt"] = stamp
+        for old in sorted(flow["versions"], key=int):
+            if len(flow["versions"]) <= MAX_VERSIONS:
+                break
+            if int(old) != flow.get("publishedVersion"):
+                del flow["versions"][old]
         return number
 
     def create_flow(self, content: dict, flow_id: str | None = None) -> dict:
-        stamp = self.ctx.clock.iso(self.ctx.clock.advance(60))
-        self.data["imports"] = self.data.get("imports", 0) + 1
-        flow_id = flow_id or self.new_flow_id(content.get("name"), self.data["imports"])
+        stamp = self.ctx.clock.iso(self.ctx.clock.tick(60))
+        serial = self.next_serial()
+        flow_id = flow_id or self.new_flow_id(content.get("name"), serial)
         flow = {"id": flow_id, "createdAt": stamp, "updatedAt": stamp, "currentVersion": 1, "publishedVersion": None,
                 "deployedAt": None, "versions": {"1": {"createdAt": stamp, "updatedAt": stamp, "content": content}}}
         self.data["flows"][flow_id] = flow
         return flow
 
-    def deploy(self, flow: dict) -> None:
-        stamp = self.ctx.clock.iso(self.ctx.clock.advance(1))
-        flow["publishedVersion"] = flow["currentVersion"]
+    def delete_flow(self, flow: dict) -> None:
+        del self.data["flows"][flow["id"]]
+
+    def deploy(self, flow: dict, number: int | None = None) -> None:
+        """Make version `number` (default: the current one) the deployed version; only it carries deployedAt."""
+        number = flow["currentVersion"] if number is None else number
+        stamp = self.ctx.clock.iso(self.ctx.clock.tick(1))
+        for version in flow["versions"].values():
+            version.pop("deployedAt", None)
+        flow["publishedVersion"] = number
         flow["deployedAt"] = stamp
-        flow["versions"][str(flow["currentVersion"])]["deployedAt"] = stamp
+        flow["versions"][str(number)]["deployedAt"] = stamp
 
     def import_flows(self, name: str, description: str | None, flows: Iterable[tuple[str | None, dict, str]],
                      name_mapping: dict) -> list[dict]:
@@ -247,13 +284,12 @@ class Store:
         new_ids: dict[str, str] = {}
         contents = []
         for index, (old_id, flow, kind) in enumerate(items):
-            content = content_of(flow, kind)
+            content = content_of(flow, kind, self.env.id)
             content["name"] = name if index == 0 else name_mapping.get(old_id) or content.get("name", "")
             if index == 0:
                 content["description"] = description if description is not None else \
                     f"Imported on {self.ctx.clock.now().strftime('%a %b %d %Y %H:%M:%S')} GMT+0000 (Coordinated Universal Time)"
-            self.data["imports"] = self.data.get("imports", 0) + 1
-            new_id = self.new_flow_id(content["name"], self.data["imports"])
+            new_id = self.new_flow_id(content["name"], self.next_serial())
             if old_id:
                 new_ids[old_id] = new_id
             contents.append((new_id, content))
@@ -265,3 +301,56 @@ class Store:
                     target["value"] = new_ids[target["value"]]
             created.append(self.create_flow(content, new_id))
         return created
+
+
+# --- connector instances and ids of the seed -------------------------------------------------------------------
+
+
+def _connector_instances(data: dict) -> list[dict]:
+    """One connector instance per connectionId the flows' nodes use (every version), named after its nodes' name;
+    a name that two instances of one connector would share gets a " 2", " 3"... suffix (restore maps by name)."""
+    names: dict[str, dict[str, int]] = {}
+    connectors: dict[str, str] = {}
+    for flow in data["flows"].values():
+        for version in flow["versions"].values():
+            for node in ((version["content"].get("graphData") or {}).get("elements") or {}).get("nodes") or []:
+                node_data = node.get("data") or {}
+                cid, connector = node_data.get("connectionId"), node_data.get("connectorId")
+                if isinstance(cid, str) and cid and isinstance(connector, str) and connector:
+                    connectors.setdefault(cid, connector)
+                    label = str(node_data.get("name") or connector)
+                    names.setdefault(cid, {})[label] = names.setdefault(cid, {}).get(label, 0) + 1
+    out, taken = [], set()
+    for cid in sorted(connectors):
+        counts = names[cid]
+        name = min(counts, key=lambda label: (-counts[label], label))  # the name most nodes show
+        unique, n = name, 1
+        while (connectors[cid], unique) in taken:
+            n += 1
+            unique = f"{name} {n}"
+        taken.add((connectors[cid], unique))
+        out.append({"id": cid, "name": unique, "connector": {"id": connectors[cid]},
+                    "properties": _instance_properties(connectors[cid]),
+                    "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z"})
+    return out
+
+
+def _instance_properties(connector: str) -> dict:
+    """What a fresh instance of `connector` is configured with: PingOne connectors name their environment."""
+    if connector.startswith("pingOne"):
+        return {"envId": {"value": ENV_ID}, "region": {"value": "NA"}}
+    return {}
+
+
+def _seeded_ids(data: dict) -> set[str]:
+    """Every id of an environment's seed: environment, flows, connector instances, variables, applications, policies."""
+    ids = {ENV_ID, *data["flows"]}
+    ids.update(i["id"] for i in data.get("connectorInstances") or [])
+    ids.update(v["id"] for v in data.get("variables") or [] if v.get("id"))
+    for flow in data["flows"].values():
+        for version in flow["versions"].values():
+            ids.update(v["id"] for v in version["content"].get("variables") or [] if isinstance(v.get("id"), str))
+    for app in data.get("applications") or []:
+        ids.add(app["id"])
+        ids.update(p["id"] for p in app.get("flowPolicies") or [])
+    return {i for i in ids if isinstance(i, str) and i}

@@ -1,6 +1,7 @@
 """DaVinci runtime: POST /v1/company/{companyId}/policy/{policyId}/start with X-SK-API-KEY (seed 000, davinci-api.md §1.5).
 
-The policy's flow runs from its DEPLOYED version. The sandbox does not execute connectors; it walks the graph:
+The company id is the environment's id (one DaVinci company per served environment). The policy's flow runs from
+its DEPLOYED version, or from the version its flow distribution pins (a version other than -1). The sandbox does not execute connectors; it walks the graph:
 - it starts at the flow's START node, else at the first node (in export order) that no edge enters and that is not
   an annotation;
 - a CONNECTION node is taken to succeed, so the walk follows its edges; an EVAL node passes the walk on to every
@@ -26,7 +27,9 @@ import json
 import re
 
 from flowvault.sandbox.app import HttpError, Request, Response, Router, SandboxContext, json_response
-from flowvault.sandbox.token import ENV_ID
+from flowvault.sandbox.envs import ENV_ID, derive, environments
+
+OK_POLICY, FAIL_POLICY = "e31c3b327523685b8e71ab9d76c8a0c1", "e31c3b327523685b8e71ab9d76c8fa11"  # environment.json
 
 FIRES = {"allTriggersTrue", "anyTriggersTrue", "always", "allTriggersComplete", None, ""}
 UI_CAPABILITIES = {"customHtmlMessage", "customHTMLTemplate", "customHtml", "htmlTemplate", "showForm",
@@ -121,8 +124,8 @@ def walk(store, flow: dict, content: dict, depth: int = 0) -> None:
 
 def register(router: Router, ctx: SandboxContext) -> None:
 
-    def envelope(flow_id: str, node: dict, interaction: str) -> dict:
-        return {"interactionId": interaction, "companyId": ENV_ID, "flowId": flow_id,
+    def envelope(company: str, flow_id: str, node: dict, interaction: str) -> dict:
+        return {"interactionId": interaction, "companyId": company, "flowId": flow_id,
                 "connectionId": node.get("connectionId", ""), "connectorId": node.get("connectorId", ""),
                 "id": node.get("id", ""), "capabilityName": node.get("capabilityName", "")}
 
@@ -135,21 +138,26 @@ def register(router: Router, ctx: SandboxContext) -> None:
         if not ctx.accepts(key):
             return json_response(401, {"success": False, "httpResponseCode": 401, "code": 1999,
                                        "message": "Invalid API key", "errorMessage": "Unauthorized"})
-        store = ctx.state["davinci"]
+        company = request.params["companyId"]
+        dv = ctx.state["davinci_environments"].get(company)
         inputs = request.json(default={})
         if not isinstance(inputs, dict):
             raise HttpError(400, "INVALID_DATA", "The input must be a JSON object")
         with ctx.lock:
-            policy, flow = None, None
-            if request.params["companyId"] == ENV_ID:
-                for app in store.data["applications"]:
-                    for p in app.get("flowPolicies") or []:
-                        if p["id"] == request.params["policyId"]:
-                            policy = p
+            store = dv.store if dv is not None else None
+            policy, flow, content = None, None, None
+            for app in store.data["applications"] if store else []:
+                for p in app.get("flowPolicies") or []:
+                    if p["id"] == request.params["policyId"]:
+                        policy = p
             if policy is not None and policy.get("status", "enabled") == "enabled":
                 dists = policy.get("flowDistributions") or []
                 flow = store.data["flows"].get(dists[0]["id"]) if dists else None
-            content = store.deployed_content(flow) if flow else None
+                pinned = _version_number(dists[0].get("version")) if dists else None
+                if flow is not None and pinned is not None and str(pinned) in flow["versions"]:
+                    content = flow["versions"][str(pinned)]["content"]
+                elif flow is not None:
+                    content = store.deployed_content(flow)
             if content is None:
                 # tf-pingone #576: a policy whose flow is gone (or never deployed) answers "FlowId/PolicyId not found".
                 return json_response(404, {"success": False, "httpResponseCode": 404, "code": -1,
@@ -165,7 +173,7 @@ def register(router: Router, ctx: SandboxContext) -> None:
             except Outcome as o:
                 outcome = o
         if outcome is None:
-            body = {"interactionId": interaction, "companyId": ENV_ID, "flowId": flow["id"], "success": False,
+            body = {"interactionId": interaction, "companyId": company, "flowId": flow["id"], "success": False,
                     "httpResponseCode": 400, "code": "requestFailed",
                     "message": "The flow ended without sending a JSON response"}
             return json_response(400, body)
@@ -175,7 +183,7 @@ def register(router: Router, ctx: SandboxContext) -> None:
         for pair in ((props.get("claimsNameValuePairs") or {}).get("value") or []):
             if isinstance(pair, dict) and pair.get("name"):
                 claims[pair["name"]] = render(pair.get("value"), inputs)
-        body = envelope(outcome.flow_id, node, interaction)
+        body = envelope(company, outcome.flow_id, node, interaction)
         if outcome.kind == "success":
             body.update({"success": True, "additionalProperties": claims})
             return json_response(200, body)
@@ -193,12 +201,27 @@ def register(router: Router, ctx: SandboxContext) -> None:
         return json_response(400, body)
 
 
-def config_launchers(base_url: str) -> dict[str, dict]:
-    """davinci-ok and davinci-fail for --write-config (keys of flowvault.launch.davinci.Settings + common keys)."""
-    common = {"type": "davinci", "company_id": ENV_ID, "api_key": "${FLOWVAULT_SANDBOX_SECRET}",
-              "runtime_url": f"{base_url}/v1"}
-    return {
-        "davinci-ok": {**common, "policy_id": "e31c3b327523685b8e71ab9d76c8a0c1", "input": {"userId": "sandbox-user"},
-                       "expect": {"status": "success"}},
-        "davinci-fail": {**common, "policy_id": "e31c3b327523685b8e71ab9d76c8fa11", "expect": {"status": "success"}},
-    }
+def _version_number(value) -> int | None:
+    """A flow distribution's pinned version, or None for -1 ("the deployed version") and anything unreadable."""
+    try:
+        number = int(float(value))
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def config_launchers(base_url: str, ctx: SandboxContext | None = None) -> dict[str, dict]:
+    """davinci-ok and davinci-fail for --write-config (keys of flowvault.launch.davinci.Settings + common keys) for
+    the first environment; davinci-ok-<name> and davinci-fail-<name> for every other one."""
+    out: dict[str, dict] = {}
+    names = [env.name for env in environments(ctx)] if ctx is not None else ["davinci"]
+    seed = ctx.seed if ctx is not None else 0
+    for index, name in enumerate(names):
+        suffix = "" if index == 0 else f"-{name}"
+        common = {"type": "davinci", "company_id": derive(seed, name, ENV_ID), "api_key": "${FLOWVAULT_SANDBOX_SECRET}",
+                  "runtime_url": f"{base_url}/v1"}
+        out[f"davinci-ok{suffix}"] = {**common, "policy_id": derive(seed, name, OK_POLICY),
+                                      "input": {"userId": "sandbox-user"}, "expect": {"status": "success"}}
+        out[f"davinci-fail{suffix}"] = {**common, "policy_id": derive(seed, name, FAIL_POLICY),
+                                        "expect": {"status": "success"}}
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import random
 import socket
@@ -25,6 +26,7 @@ from flowvault.sandbox.app import (
     SandboxContext,
     build,
 )
+from flowvault.sandbox.envs import DEFAULT, check_names
 from flowvault.sandbox.tomlw import dumps as toml_dumps
 
 # Fault kinds, drawn uniformly; a 5xx is then one of 500/502/503.
@@ -150,7 +152,9 @@ class Sandbox:
         secret: str | None = None,
         modules: list[ModuleType] | None = None,
         verbose: bool = False,
+        environments: "list[str] | tuple[str, ...] | None" = None,
     ) -> None:
+        self.environments = check_names(environments or (DEFAULT,))
         self.host = host
         self.port = port
         self.flows_dir = Path(flows_dir) if flows_dir else None
@@ -188,7 +192,7 @@ class Sandbox:
         self._server = _Server((self.host, self.port), _Handler, bind_and_activate=True)
         self._server.sandbox = self
         self.ctx = SandboxContext(secret=self.secret, seed=self.seed, base_url=self.url,
-                                  flows_dir=self.flows_dir, state_dir=self.state_dir)
+                                  flows_dir=self.flows_dir, state_dir=self.state_dir, environments=self.environments)
         self.router, self.modules = build(self.ctx, self._modules_arg)
         return self
 
@@ -244,7 +248,10 @@ class Sandbox:
                 headers={"Retry-After": str(FAULT_RETRY_AFTER)})
         else:
             codes = {500: "UNEXPECTED_ERROR", 502: "BAD_GATEWAY", 503: "SERVICE_UNAVAILABLE"}
-            error = HttpError(status, codes[status], "The service could not complete the request; try again later.")
+            # The spec's http.503.ServiceUnavailable declares a Retry-After header; 500 and 502 declare none.
+            headers = {"Retry-After": str(FAULT_RETRY_AFTER)} if status == 503 else None
+            error = HttpError(status, codes[status], "The service could not complete the request; try again later.",
+                              headers=headers)
         return self.router.error_response(request.path, error)
 
     # --- configuration
@@ -254,11 +261,20 @@ class Sandbox:
         sources: dict[str, dict] = {}
         launchers: dict[str, dict] = {}
         for module in self.modules:
-            if hasattr(module, "config_sources"):
-                sources.update(module.config_sources(self.url))
-            if hasattr(module, "config_launchers"):
-                launchers.update(module.config_launchers(self.url))
+            for name, into in (("config_sources", sources), ("config_launchers", launchers)):
+                if hasattr(module, name):
+                    tables = self._module_tables(getattr(module, name))
+                    clash = sorted(into.keys() & tables.keys())
+                    if clash:
+                        raise ValueError(f"--write-config: {', '.join(clash)} named twice; rename the environment")
+                    into.update(tables)
         return {"vault": {"path": "."}, "sources": sources, "launchers": launchers}
+
+    def _module_tables(self, function) -> dict[str, dict]:
+        """A module's config tables; modules whose tables depend on the served environments take the context."""
+        if "ctx" in inspect.signature(function).parameters:
+            return function(self.url, ctx=self.ctx)
+        return function(self.url)
 
     def write_config(self, path: str | os.PathLike) -> Path:
         """Write a complete flowvault.toml for this sandbox; secrets are ${FLOWVAULT_SANDBOX_SECRET} references."""

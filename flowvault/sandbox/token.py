@@ -1,8 +1,8 @@
 """PingOne token endpoint: POST /{envID}/as/token, client_credentials (davinci-api.md §1.2).
 
 Both client authentication methods are accepted (client_secret_basic and client_secret_post), as a worker app
-whose tokenEndpointAuthMethod allows them would. Issued tokens are opaque, valid for `expires_in` seconds of
-sandbox time, and only for the environment they were issued in.
+whose tokenEndpointAuthMethod allows them would. Each served environment has its own worker app (envs.py). Issued
+tokens are opaque, valid for `expires_in` seconds of sandbox time, and only for the environment they were issued in.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import threading
 from urllib.parse import parse_qs, unquote_plus
 
 from flowvault.sandbox.app import SECRET_MARKER, HttpError, Request, Response, Router, SandboxContext, json_response
+from flowvault.sandbox.envs import CLIENT_ID, ENV_ID, by_id
 
-# The sandbox's one PingOne environment and its worker app (fixed, so that --write-config output is stable).
-ENV_ID = "5f1d9c4e-2b7a-4c3e-9f60-0a1b2c3d4e5f"
-CLIENT_ID = "8a6c2d1e-4f3b-4a9d-b7e5-1c2d3e4f5a6b"
+__all__ = ["CLIENT_ID", "ENV_ID", "register", "require_bearer"]  # ENV_ID, CLIENT_ID: the default environment's
 EXPIRES_IN = 3600  # "a worker token is valid for one hour" (davinci-api.md §1.2)
 
 
@@ -63,7 +62,8 @@ def register(router: Router, ctx: SandboxContext) -> None:
         client_id, secret, _method = _client_credentials(request, form)
         if client_id is None:
             return _oauth_error(401, "invalid_client", "Request denied: client authentication is required")
-        if request.params["envID"] != ENV_ID or client_id != CLIENT_ID or not ctx.accepts(secret):
+        env = by_id(ctx, request.params["envID"])
+        if env is None or client_id != env.client_id or not ctx.accepts(secret):
             return _oauth_error(401, "invalid_client", "Request denied: invalid client credentials")
         grant = (form.get("grant_type") or [""])[0]
         if grant != "client_credentials":
@@ -71,7 +71,7 @@ def register(router: Router, ctx: SandboxContext) -> None:
         with tokens.lock:
             n = next(tokens.counter)
             value = f"{SECRET_MARKER}-at-{n}-{ctx.new_id('token', n, ctx.clock.elapsed())}"
-            tokens.issued[value] = (ENV_ID, ctx.clock.elapsed())
+            tokens.issued[value] = (env.id, ctx.clock.elapsed())
         body = {"access_token": value, "token_type": "Bearer", "expires_in": EXPIRES_IN}
         scope = (form.get("scope") or [None])[0]
         if scope:
@@ -84,14 +84,18 @@ def require_bearer(request: Request, ctx: SandboxContext, env_id: str) -> None:
     tokens: _Tokens = ctx.state["token"]
     auth = request.headers.get("Authorization") or ""
     if not auth.lower().startswith("bearer "):
-        raise HttpError(401, "INVALID_TOKEN", "The request could not be completed. The access token is missing.",
-                        headers={"WWW-Authenticate": 'Bearer realm="PingOne"'})
+        raise _unauthorized("The access token is missing.", 'Bearer realm="PingOne"')
     value = auth[7:].strip()
     with tokens.lock:
         issued = tokens.issued.get(value)
     if issued is None or ctx.clock.elapsed() - issued[1] >= EXPIRES_IN:
-        raise HttpError(401, "INVALID_TOKEN", "The request could not be completed. The access token is invalid or expired.",
-                        headers={"WWW-Authenticate": 'Bearer realm="PingOne", error="invalid_token"'})
+        raise _unauthorized("The access token is invalid or expired.", 'Bearer realm="PingOne", error="invalid_token"')
     if issued[0] != env_id:
         # The spec's 403 note: "This may occur if the environment doesn't exist".
         raise HttpError(403, "ACCESS_FAILED", "The request could not be completed. You do not have access to this resource.")
+
+
+def _unauthorized(reason: str, challenge: str) -> HttpError:
+    # OpenAPI UnauthorizedError: the top-level code is ACCESS_FAILED (its only value); INVALID_TOKEN is a detail code.
+    return HttpError(401, "ACCESS_FAILED", f"The request could not be completed. {reason}",
+                     details=[{"code": "INVALID_TOKEN", "message": reason}], headers={"WWW-Authenticate": challenge})

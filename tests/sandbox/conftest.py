@@ -12,12 +12,13 @@ from flowvault.sandbox.token import CLIENT_ID, ENV_ID
 class PingOne:
     """A plain-HTTP client of the sandbox's PingOne endpoints, authenticated as the worker app."""
 
-    def __init__(self, url: str, secret: str = "sandbox") -> None:
+    def __init__(self, url: str, secret: str = "sandbox", env_id: str = ENV_ID, client_id: str = CLIENT_ID) -> None:
         self.url = url
-        self.api = f"{url}/v1/environments/{ENV_ID}"
-        self.token_url = f"{url}/{ENV_ID}/as/token"
+        self.env_id = env_id
+        self.api = f"{url}/v1/environments/{env_id}"
+        self.token_url = f"{url}/{env_id}/as/token"
         response = requests.post(self.token_url, data={"grant_type": "client_credentials"},
-                                 auth=(CLIENT_ID, secret), timeout=5)
+                                 auth=(client_id, secret), timeout=5)
         response.raise_for_status()
         self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
 
@@ -27,6 +28,13 @@ class PingOne:
     def post(self, path: str, content_type: str, body=None) -> requests.Response:
         return requests.post(self.api + path, headers={**self.headers, "Content-Type": content_type},
                              json=body, timeout=10)
+
+    def put(self, path: str, body, content_type: str = "application/json") -> requests.Response:
+        return requests.put(self.api + path, headers={**self.headers, "Content-Type": content_type}, json=body,
+                            timeout=10)
+
+    def delete(self, path: str) -> requests.Response:
+        return requests.delete(self.api + path, headers=self.headers, timeout=10)
 
     def export(self, flow_id: str, version, **body) -> requests.Response:
         return self.post(f"/flows/{flow_id}/versions/{version}",
@@ -46,3 +54,17 @@ def sandbox(monkeypatch):
 @pytest.fixture
 def p1(sandbox):
     return PingOne(sandbox.url)
+
+
+@pytest.fixture
+def two_envs(monkeypatch):
+    """A sandbox serving environments `staging` and `prod`."""
+    monkeypatch.delenv("FLOWVAULT_SANDBOX_SECRET", raising=False)
+    with Sandbox(environments=["staging", "prod"]) as sb:
+        yield sb
+
+
+def client_for(sb, name: str) -> PingOne:
+    """A PingOne client of environment `name` of sandbox `sb`, with the credentials --write-config writes for it."""
+    source = sb.config()["sources"][name]
+    return PingOne(sb.url, env_id=source["environment_id"], client_id=source["client_id"])

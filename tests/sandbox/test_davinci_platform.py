@@ -68,7 +68,9 @@ def test_unsupported_grant_type(sandbox):
 def test_missing_unknown_and_expired_tokens_are_401(sandbox, p1):
     api = p1.api
     r = requests.get(f"{api}/flows", timeout=5)
-    assert r.status_code == 401 and r.json()["code"] == "INVALID_TOKEN" and "id" in r.json()
+    # UnauthorizedError: ACCESS_FAILED is the spec's only top-level code; INVALID_TOKEN is a detail code
+    assert r.status_code == 401 and r.json()["code"] == "ACCESS_FAILED" and "id" in r.json()
+    assert r.json()["details"][0]["code"] == "INVALID_TOKEN"
     r = requests.get(f"{api}/flows", headers={"Authorization": "Bearer nope"}, timeout=5)
     assert r.status_code == 401
     assert p1.get("/flows").status_code == 200
@@ -93,7 +95,7 @@ def test_flows_list_has_versions_and_dates(p1):
     assert fb["currentVersion"] == 3 and fb["publishedVersion"] == 2 and fb["updatedAt"] and fb["deployedAt"]
     assert fb["environment"] == {"id": ENV_ID}
     names = p1.get("/flows", params={"attributes": "name"}).json()["_embedded"]["flows"]
-    assert set(names[0]) == {"_links", "id", "name"}
+    assert set(names[0]) == {"_links", "id", "name", "environment"}  # the schema requires environment
 
 
 def test_unknown_ids_are_404(p1):

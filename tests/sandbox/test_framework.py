@@ -81,7 +81,7 @@ def test_faults_hook_validates_body(sandbox):
     r = requests.post(f"{sandbox.url}/_sandbox/faults", json={"fail": "x"}, timeout=5)
     assert r.status_code == 400
     r = requests.post(f"{sandbox.url}/_sandbox/faults", json={"fail": ["x", "y"]}, timeout=5)
-    assert r.json() == {"fail": ["x", "y"]} and sandbox.ctx.fail_ids == {"x", "y"}
+    assert r.json() == {"fail": ["x", "y"], "fail_writes": {}} and sandbox.ctx.fail_ids == {"x", "y"}
 
 
 def test_latency_is_per_request_in_parallel():
