@@ -473,12 +473,14 @@ def register_hooks(router: Router, ctx: SandboxContext) -> None:
 
     @router.route("GET", "/")
     def index(request: Request) -> Response:
-        routes = router.index()
-        hooks = routes.pop("", [])
-        systems = {name: {"base_path": _base_path(patterns), "routes": patterns} for name, patterns in routes.items()}
+        hooks, systems = [], {}
+        for name, patterns in router.index().items():
+            hooks += [p for p in patterns if p.split(" ", 1)[1].startswith(HOOK_PREFIX)]
+            served = [p for p in patterns if p.split(" ", 1)[1] != "/" and p not in hooks]
+            if served:
+                systems[name] = {"base_path": _base_path(served), "routes": served}
         return json_response(200, {"service": "flowvault sandbox", "systems": systems,
-                                   **ctx.state.get("index", {}),
-                                   "hooks": [h for h in hooks if h.split(" ", 1)[1].startswith(HOOK_PREFIX)]})
+                                   **ctx.state.get("index", {}), "hooks": hooks})
 
     @router.route("POST", "/_sandbox/clock")
     def clock(request: Request) -> Response:

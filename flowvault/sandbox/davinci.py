@@ -10,12 +10,25 @@ dvconstructs.py serves variables, connector instances, applications and flow pol
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from collections.abc import Callable
 
 from flowvault.sandbox import dvconstructs
-from flowvault.sandbox.app import HttpError, Request, Response, Router, SandboxContext, json_response
-from flowvault.sandbox.dvstore import CONTENT_KEYS, Store, content_of, split_export, subflow_refs
-from flowvault.sandbox.dvviews import DaVinci, _link
+from flowvault.sandbox.app import (
+    HttpError,
+    Request,
+    Response,
+    Router,
+    SandboxContext,
+    json_response,
+)
+from flowvault.sandbox.dvstore import (
+    CONTENT_KEYS,
+    Store,
+    content_of,
+    split_export,
+    subflow_refs,
+)
+from flowvault.sandbox.dvviews import DaVinci, link
 from flowvault.sandbox.envs import CLIENT_ID, ENV_ID, Environment, environments
 from flowvault.sandbox.token import require_bearer
 
@@ -142,7 +155,7 @@ def register(router: Router, ctx: SandboxContext) -> None:
         attributes = _attributes(request)
         with ctx.lock:
             flows = [dv.flow(f, attributes) for f in dv.store.flows()]
-        return json_response(200, {"_links": {"self": _link(f"{dv.api}/flows"), "environment": _link(dv.api)},
+        return json_response(200, {"_links": {"self": link(f"{dv.api}/flows"), "environment": link(dv.api)},
                                    "_embedded": {"flows": flows}, "count": len(flows)})
 
     @route("GET", "/flows/{flowID}")
@@ -237,7 +250,7 @@ def register(router: Router, ctx: SandboxContext) -> None:
             flow = dv.store.flow(request.params["flowID"])
             versions = [dv.version(flow, int(n)) for n in sorted(flow["versions"], key=int, reverse=True)]
         href = f"{dv.api}/flows/{flow['id']}/versions"
-        return json_response(200, {"_links": {"self": _link(href), "environment": _link(dv.api)},
+        return json_response(200, {"_links": {"self": link(href), "environment": link(dv.api)},
                                    "_embedded": {"versions": versions}})
 
     @route("GET", "/flows/{flowID}/versions/{versionID}")
@@ -268,8 +281,8 @@ def register(router: Router, ctx: SandboxContext) -> None:
             version["alias"] = alias
             dv.store.save()
         href = f"{dv.api}/flows/{flow['id']}/versions/{request.params['versionID']}"
-        return json_response(200, {"_links": {"self": _link(f"{href}/alias"), "environment": _link(dv.api),
-                                              "flowVersion": _link(href)}, "alias": alias})
+        return json_response(200, {"_links": {"self": link(f"{href}/alias"), "environment": link(dv.api),
+                                              "flowVersion": link(href)}, "alias": alias})
 
     @route("POST", "/flows/{flowID}/versions/{versionID}")
     def version_action(request: Request, dv: DaVinci) -> Response:

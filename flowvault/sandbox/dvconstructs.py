@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import base64
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from flowvault.sandbox.app import HttpError, Request, Response, SandboxContext, json_response
-from flowvault.sandbox.dvviews import DaVinci, _link, variable_key
+from flowvault.sandbox.app import (
+    HttpError,
+    Request,
+    Response,
+    SandboxContext,
+    json_response,
+)
+from flowvault.sandbox.dvviews import DaVinci, link, variable_key
 
 VARIABLES_DEFAULT_LIMIT, VARIABLES_MAX_LIMIT = 10, 500
 VARIABLE_CONTEXTS = ("company", "flow", "flowInstance", "user")
@@ -147,11 +154,11 @@ def register(route: Callable[[str, str], Callable], ctx: SandboxContext) -> None
         with ctx.lock:
             everything = dv.variables()
         page = everything[offset:offset + limit]
-        links = {"self": _link(f"{dv.api}/variables?limit={limit}" + (f"&cursor={request.arg('cursor')}" if offset else "")),
-                 "environment": _link(dv.api)}
+        links = {"self": link(f"{dv.api}/variables?limit={limit}" + (f"&cursor={request.arg('cursor')}" if offset else "")),
+                 "environment": link(dv.api)}
         if offset + limit < len(everything):
             cursor = base64.urlsafe_b64encode(str(offset + limit).encode()).decode().rstrip("=")
-            links["next"] = _link(f"{dv.api}/variables?limit={limit}&cursor={cursor}")
+            links["next"] = link(f"{dv.api}/variables?limit={limit}&cursor={cursor}")
         return json_response(200, {"_links": links, "_embedded": {"variables": page},
                                    "count": len(everything), "size": len(page)})
 
@@ -223,7 +230,7 @@ def register(route: Callable[[str, str], Callable], ctx: SandboxContext) -> None
     def list_instances(request: Request, dv: DaVinci) -> Response:
         with ctx.lock:
             items = [dv.connector_instance(i) for i in dv.store.data["connectorInstances"]]
-        return json_response(200, {"_links": {"self": _link(f"{dv.api}/connectorInstances"), "environment": _link(dv.api)},
+        return json_response(200, {"_links": {"self": link(f"{dv.api}/connectorInstances"), "environment": link(dv.api)},
                                    "_embedded": {"connectorInstances": items}})
 
     @route("GET", "/connectorInstances/{instanceID}")
@@ -281,7 +288,7 @@ def register(route: Callable[[str, str], Callable], ctx: SandboxContext) -> None
     def list_apps(request: Request, dv: DaVinci) -> Response:
         with ctx.lock:
             apps = [dv.application(a) for a in dv.store.data["applications"]]
-        return json_response(200, {"_links": {"self": _link(f"{dv.api}/davinciApplications"), "environment": _link(dv.api)},
+        return json_response(200, {"_links": {"self": link(f"{dv.api}/davinciApplications"), "environment": link(dv.api)},
                                    "_embedded": {"davinciApplications": apps}})
 
     @route("GET", "/davinciApplications/{appID}")
@@ -295,8 +302,8 @@ def register(route: Callable[[str, str], Callable], ctx: SandboxContext) -> None
             app = find_app(dv, request.params["appID"])
             policies = [dv.policy(app, p) for p in app.get("flowPolicies") or []]
         href = f"{dv.api}/davinciApplications/{app['id']}"
-        return json_response(200, {"_links": {"self": _link(f"{href}/flowPolicies"), "environment": _link(dv.api),
-                                              "davinciApplication": _link(href)},
+        return json_response(200, {"_links": {"self": link(f"{href}/flowPolicies"), "environment": link(dv.api),
+                                              "davinciApplication": link(href)},
                                    "_embedded": {"flowPolicies": policies}})
 
     @route("GET", "/davinciApplications/{appID}/flowPolicies/{policyID}")

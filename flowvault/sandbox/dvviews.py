@@ -11,7 +11,7 @@ from flowvault.sandbox.app import SandboxContext
 from flowvault.sandbox.dvstore import CONTENT_KEYS, Store, iso_from_ms
 
 
-def _link(href: str) -> dict:
+def link(href: str) -> dict:
     return {"href": href}
 
 
@@ -36,10 +36,10 @@ class DaVinci:
         href = f"{self.api}/flows/{flow['id']}"
         out = {
             "_links": {
-                "self": _link(href), "environment": _link(self.api),
-                "connectorInstances": _link(f"{self.api}/connectorInstances"), "connectors": _link(f"{self.api}/connectors"),
-                "flow.deploy": _link(href), "flow.clone": _link(href), "flow.validate": _link(href),
-                "flow.enabled": _link(f"{href}/enabled"), "version": _link(f"{href}/versions/{flow['currentVersion']}"),
+                "self": link(href), "environment": link(self.api),
+                "connectorInstances": link(f"{self.api}/connectorInstances"), "connectors": link(f"{self.api}/connectors"),
+                "flow.deploy": link(href), "flow.clone": link(href), "flow.validate": link(href),
+                "flow.enabled": link(f"{href}/enabled"), "version": link(f"{href}/versions/{flow['currentVersion']}"),
             },
             "environment": {"id": self.env.id},
             "id": flow["id"],
@@ -64,8 +64,8 @@ class DaVinci:
         version = flow["versions"][str(number)]
         href = f"{self.api}/flows/{flow['id']}/versions/{number}"
         out = {
-            "_links": {"self": _link(href), "environment": _link(self.api), "details": _link(f"{href}/details"),
-                       "flow.export": _link(href), "flow.revert": _link(href)},
+            "_links": {"self": link(href), "environment": link(self.api), "details": link(f"{href}/details"),
+                       "flow.export": link(href), "flow.revert": link(href)},
             "environment": {"id": self.env.id},
             "flow": {"id": flow["id"], "name": version["content"].get("name", "")},
             "version": number,
@@ -85,12 +85,12 @@ class DaVinci:
         version = flow["versions"][str(number)]
         content = version["content"]
         href = f"{self.api}/flows/{flow['id']}/versions/{number}"
-        links = {"self": _link(f"{href}/details"), "environment": _link(self.api), "flow.export": _link(href),
-                 "flow.revert": _link(href)}
+        links = {"self": link(f"{href}/details"), "environment": link(self.api), "flow.export": link(href),
+                 "flow.revert": link(href)}
         for node in ((content.get("graphData") or {}).get("elements") or {}).get("nodes") or []:
             data = node.get("data") or {}
             if data.get("id") and data.get("connectionId"):
-                links[f"connectorInstances.{data['id']}"] = _link(f"{self.api}/connectorInstances/{data['connectionId']}")
+                links[f"connectorInstances.{data['id']}"] = link(f"{self.api}/connectorInstances/{data['connectionId']}")
         out = {"_links": links, "flow": {"id": flow["id"], "name": content.get("name", "")}, "version": number}
         for key in ("alias", "description", "enabled", "color", "connectors", "settings", "graphData", "inputSchema",
                     "outputSchema", "trigger"):
@@ -105,7 +105,7 @@ class DaVinci:
     def connector_instance(self, instance: dict) -> dict:
         """DaVinciConnectorInstanceResponse."""
         href = f"{self.api}/connectorInstances/{instance['id']}"
-        out = {"_links": {"self": _link(href), "environment": _link(self.api), "connectorInstance.clone": _link(href)},
+        out = {"_links": {"self": link(href), "environment": link(self.api), "connectorInstance.clone": link(href)},
                "environment": {"id": self.env.id}}
         out.update(copy.deepcopy(instance))
         return out
@@ -118,7 +118,7 @@ class DaVinci:
         version = flow["versions"][str(number)]
         content = dict(version["content"])
         out = {
-            "_links": {"self": _link(f"{self.api}/flows/{flow['id']}/versions/{number}"), "environment": _link(self.api)},
+            "_links": {"self": link(f"{self.api}/flows/{flow['id']}/versions/{number}"), "environment": link(self.api)},
             "flow": {"id": flow["id"], "name": content.pop("name", "")},
             "environment": {"id": self.env.id},
             "description": content.pop("description", ""),
@@ -147,7 +147,7 @@ class DaVinci:
         """DaVinciImportFlowResponse: the new flow's version 1 as exported, with the flow's links."""
         out = self.export(flow, 1, values=True)
         href = f"{self.api}/flows/{flow['id']}"
-        out["_links"] = {**self.flow(flow)["_links"], "flow.export": _link(f"{href}/versions/1"), "self": _link(href)}
+        out["_links"] = {**self.flow(flow)["_links"], "flow.export": link(f"{href}/versions/1"), "self": link(href)}
         return out
 
     def variables(self) -> list[dict]:
@@ -190,26 +190,26 @@ class DaVinci:
         for key in sorted(seen, key=lambda k: (k[0], k[1], k[2] or "")):
             item = dict(seen[key])
             item["environment"] = {"id": self.env.id}
-            item["_links"] = {"self": _link(f"{self.api}/variables/{item['id']}"), "environment": _link(self.api)}
+            item["_links"] = {"self": link(f"{self.api}/variables/{item['id']}"), "environment": link(self.api)}
             out.append(item)
         return out
 
     def application(self, app: dict) -> dict:
         href = f"{self.api}/davinciApplications/{app['id']}"
-        out = {"_links": {"self": _link(href), "environment": _link(self.api), "flowPolicies": _link(f"{href}/flowPolicies"),
-                          "davinciApplication.rotateKey": _link(f"{href}/key"),
-                          "davinciApplication.rotateSecret": _link(f"{href}/secret")},
+        out = {"_links": {"self": link(href), "environment": link(self.api), "flowPolicies": link(f"{href}/flowPolicies"),
+                          "davinciApplication.rotateKey": link(f"{href}/key"),
+                          "davinciApplication.rotateSecret": link(f"{href}/secret")},
                "environment": {"id": self.env.id}}
         out.update({k: copy.deepcopy(v) for k, v in app.items() if k != "flowPolicies"})
         return out
 
     def policy(self, app: dict, policy: dict) -> dict:
         href = f"{self.api}/davinciApplications/{app['id']}/flowPolicies/{policy['id']}"
-        links = {"self": _link(href), "environment": _link(self.api),
-                 "davinciApplication": _link(f"{self.api}/davinciApplications/{app['id']}")}
+        links = {"self": link(href), "environment": link(self.api),
+                 "davinciApplication": link(f"{self.api}/davinciApplications/{app['id']}")}
         for i, dist in enumerate(policy.get("flowDistributions") or []):
-            links[f"flow.{i}"] = _link(f"{self.api}/flows/{dist['id']}")
-            links[f"version.{dist['id']}.{i}"] = _link(f"{self.api}/flows/{dist['id']}/versions/{dist.get('version', -1)}")
+            links[f"flow.{i}"] = link(f"{self.api}/flows/{dist['id']}")
+            links[f"version.{dist['id']}.{i}"] = link(f"{self.api}/flows/{dist['id']}/versions/{dist.get('version', -1)}")
         out = {"_links": links, "environment": {"id": self.env.id}, "application": {"id": app["id"]}}
         out.update(copy.deepcopy(policy))
         out.setdefault("createdAt", app.get("createdAt"))

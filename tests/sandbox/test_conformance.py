@@ -115,3 +115,49 @@ def test_import_deploy_and_errors_conform(registry, p1):
     check(registry, "DaVinciFlowResponse", deployed)
     check(registry, "NotFoundError", p1.get("/flows/nope").json())
     check(registry, "BadRequestError", p1.get("/variables", params={"limit": 9999}).json())
+
+
+def test_connector_instances_details_and_writes_conform(registry, p1, two_envs):
+    from conftest import client_for
+
+    instances = p1.get("/connectorInstances").json()
+    check(registry, "DaVinciConnectorInstanceCollectionResponse", instances)
+    first = instances["_embedded"]["connectorInstances"][0]["id"]
+    check(registry, "DaVinciConnectorInstanceResponse", p1.get(f"/connectorInstances/{first}").json())
+    check(registry, "DaVinciConnectorInstanceResponse", p1.post(
+        "/connectorInstances", "application/json", {"name": "n", "connector": {"id": "httpConnector"}}).json())
+    p1.hook(f"flows/{FULL_BASIC}/edit", {"/description": "aliased", "alias": "v4"})
+    p1.post(f"/flows/{FULL_BASIC}/versions/1", "application/vnd.pingidentity.flowversion.revert+json", {})
+    check(registry, "DaVinciFlowVersionCollectionResponse", p1.get(f"/flows/{FULL_BASIC}/versions").json())
+    for n in (1, 4, 5):
+        check(registry, "DaVinciFlowVersionDetailResponse", p1.get(f"/flows/{FULL_BASIC}/versions/{n}/details").json())
+        check(registry, "DaVinciExportFlowVersionResponse", p1.export(FULL_BASIC, n).json())
+    check(registry, "DaVinciFlowVersionAliasResponse", p1.put(f"/flows/{FULL_BASIC}/versions/2/alias", {"alias": "a"}).json())
+    validated = p1.post(f"/flows/{FULL_BASIC}", "application/vnd.pingidentity.flow.validate+json", {}).json()
+    check(registry, "DaVinciFlowResponse", validated)
+    check(registry, "DaVinciFlowCollection", p1.get("/flows", params={"attributes": "name"}).json())
+    variable = p1.post("/variables", "application/json",
+                       {"name": "n", "context": "company", "dataType": "number", "mutable": True, "value": 3}).json()
+    check(registry, "DaVinciVariableResponse", variable)
+    check(registry, "DaVinciVariableResponse", p1.put(f"/variables/{variable['id']}", {
+        "name": "n", "context": "company", "dataType": "number", "mutable": False, "value": 4}).json())
+    app = p1.get("/davinciApplications").json()["_embedded"]["davinciApplications"][0]["id"]
+    flow_id = "5b0c5a1d0c0ffee0000000000000a0c1"
+    policy = p1.post(f"/davinciApplications/{app}/flowPolicies", "application/json",
+                     {"name": "p", "flowDistributions": [{"id": flow_id, "version": -1}]}).json()
+    check(registry, "DaVinciFlowPolicyResponse", policy)
+    check(registry, "DaVinciFlowPolicyResponse", p1.put(f"/davinciApplications/{app}/flowPolicies/{policy['id']}", {
+        "name": "p2", "status": "disabled", "flowDistributions": [{"id": flow_id, "version": 1, "weight": 100}]}).json())
+    prod = client_for(two_envs, "prod")
+    check(registry, "DaVinciConnectorInstanceCollectionResponse", prod.get("/connectorInstances").json())
+    check(registry, "DaVinciFlowCollection", prod.get("/flows").json())
+
+
+def test_error_bodies_conform(registry, p1):
+    import requests
+
+    check(registry, "UnauthorizedError", requests.get(f"{p1.api}/flows", timeout=5).json())
+    check(registry, "UnsupportedMediaTypeError", p1.post("/variables", "text/plain", {}).json())
+    check(registry, "BadRequestError", p1.post("/variables", "application/json", {"name": "x"}).json())
+    p1.hook("faults", {"fail_writes": {"davinci": 0}})
+    check(registry, "InternalServerError", p1.post("/variables", "application/json", {}).json())

@@ -159,3 +159,14 @@ def test_an_environment_named_like_another_source_is_refused_in_the_config(tmp_p
             assert "idm" in str(e)
         else:
             raise AssertionError("a davinci source named idm must not silently replace the idm source")
+
+
+def test_state_dir_keeps_each_environment_apart(tmp_path):
+    with Sandbox(state_dir=tmp_path, environments=["staging", "prod"]) as sb:
+        prod = client_for(sb, "prod")
+        flow_id = _flows_by_name(prod)["full-basic"]["id"]
+        prod.hook(f"flows/{flow_id}/edit", {"/description": "kept"})
+    assert {p.name for p in tmp_path.iterdir()} == {"davinci.prod.json"}  # written when something changed
+    with Sandbox(state_dir=tmp_path, environments=["staging", "prod"]) as sb:
+        assert _flows_by_name(client_for(sb, "prod"))["full-basic"]["currentVersion"] == 4
+        assert _flows_by_name(client_for(sb, "staging"))["full-basic"]["currentVersion"] == 3
