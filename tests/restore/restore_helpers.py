@@ -94,3 +94,12 @@ def subflow_ids(content: dict) -> dict[str, str]:
         if isinstance(target, dict) and "value" in target:
             out[data["id"]] = target["value"]
     return out
+
+
+def row(output: str, kind: str, name: str) -> str:
+    """The line of restore's plan table for step (kind, name) ("" when there is none)."""
+    for line in output.splitlines():
+        parts = line.split()
+        if parts[:1] == [kind] and f"  {name}  " in line:
+            return " ".join(parts)
+    return ""
