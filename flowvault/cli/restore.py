@@ -151,7 +151,9 @@ def render_text(result) -> str:
             lines.append(f"  {step.name!r} secret {secret['path']}: {secret['outcome']}")
     for d in result.dangling:
         lines.append(f"  dangling: {d.flow!r} node {d.node} calls {d.subflow or '?'!r} ({d.subflow_id}), in neither "
-                     f"the vault nor {result.target}" + ("" if d.fatal else "; the node does not run, so not fatal"))
+                     f"the vault nor {result.target}"
+                     + ("" if d.fatal else f"; missing in {result.source} too, so not fatal" if not d.in_source
+                        else "; the node does not run, so not fatal"))
     if not any(s.kind == "policy" for s in result.steps) and any(s.kind in ("flow", "subflow") and s.target_id
                                                                  for s in result.steps):
         lines.append(f"  no flow policy in {result.target} runs these flows")

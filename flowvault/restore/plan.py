@@ -79,6 +79,7 @@ class Dangling:
     subflow: str
     subflow_id: str
     fatal: bool  # the node runs (configured and enabled), so the flow would fail when it gets there
+    in_source: bool = True  # False: the environment it was saved from lacks that subflow too (already broken there)
 
 
 @dataclass

@@ -83,11 +83,15 @@ def restore(config, vault_dir, wanted: str, to: str, *, ref: str = "HEAD", sourc
     entry = select_flow(snapshot, wanted, source)
     supplied = supplied_secrets(to, target_cfg.settings)
     result = Result(flow=entry.name, source=str(entry.source), target=to, ref=ref, dry_run=dry_run, deploy=deploy)
-    names = _source_names(config, entry.source, to, source_client, result)
+    names, source_flows = _read_source(config, entry.source, to, source_client, result)
     target = Target(to, target_cfg.settings, client=client, secret_hint=target_cfg.secret_hint)
     try:
         plan = make_plan(target, snapshot, entry, supplied, deploy=deploy, source_names=names, mappings=mappings,
                          create_connections=create_connections)
+        for d in plan.dangling:
+            if source_flows is not None and d.subflow_id not in source_flows:
+                # Broken in the environment it was saved from as well: the restore reproduces it, no worse.
+                d.fatal, d.in_source = False, False
         result.steps = plan.steps_in_order()
         result.dangling = plan.dangling
         problem = dangling_error(plan.dangling, ref, to)
@@ -144,19 +148,22 @@ def make_plan(target: Target, snapshot, entry, supplied: Mapping[str, str], *, d
     return plan
 
 
-def _source_names(config, source: str | None, to: str, client, result: Result) -> dict[str, str]:
-    """{connector instance id: name} of the environment the flow was saved from, when it is a configured DaVinci
-    source; {} (the nodes' names are used) when it is not, or cannot be read."""
+def _read_source(config, source: str | None, to: str, client, result: Result) \
+        -> tuple[dict[str, str], set[str] | None]:
+    """({connector instance id: name}, {flow id}) of the environment the flow was saved from, when it is a
+    configured DaVinci source other than the target; ({}, None) when it is not, or cannot be read (the nodes' names
+    are used for the instances then)."""
     cfg = config.sources.get(source) if source else None
     if cfg is None or cfg.type != "davinci" or source == to:
-        return {}
+        return {}, None
     reader = Target(source, cfg.settings, client=client, secret_hint=cfg.secret_hint)
     try:
-        return {i["id"]: str(i.get("name") or "") for i in reader.connector_instances()}
+        names = {i["id"]: str(i.get("name") or "") for i in reader.connector_instances()}
+        return names, {f["id"] for f in reader.flows()}
     except FlowvaultError as e:
-        result.notes.append(f"connector instance names of {source} could not be read ({e}); matched by the nodes' "
-                            "names instead")
-        return {}
+        result.notes.append(f"{source} could not be read ({str(e).splitlines()[0]}); connector instances matched by "
+                            "the nodes' names instead")
+        return {}, None
     finally:
         if client is None:
             reader.close()
