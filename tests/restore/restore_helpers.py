@@ -103,3 +103,9 @@ def row(output: str, kind: str, name: str) -> str:
         if parts[:1] == [kind] and f"  {name}  " in line:
             return " ".join(parts)
     return ""
+
+
+def env_store(sb, name: str):
+    """The store of the sandbox's DaVinci environment `name` (--environments)."""
+    [dv] = [dv for dv in sb.ctx.state["davinci_environments"].all() if dv.env.name == name]
+    return dv.store

@@ -45,6 +45,18 @@ def test_a_multi_flow_export_restored_into_an_empty_environment_equals_its_sourc
         for slug in flows:
             result = run("restore", slug, "--from", "corpus", "--to", "empty", "--create-connections")
             assert result.exit_code == 0, result.output
+        # every node uses a connector instance of the target, every subflow call a flow of the target (or, as in
+        # the export, none at all)
+        store = empty.ctx.state["davinci"]
+        instances = {i["id"] for i in store.data["connectorInstances"]}
+        source_ids = set(source.ctx.state["davinci"].data["flows"])
+        for flow in store.flows():
+            for node in store.current(flow)["graphData"]["elements"]["nodes"]:
+                data = node["data"]
+                assert data.get("connectionId") in instances | {None}, (flow["name"], data["id"])
+                sub = ((data.get("properties") or {}).get("subFlowId") or {}).get("value")
+                if isinstance(sub, dict) and sub.get("value"):
+                    assert sub["value"] in store.data["flows"] or sub["value"] not in source_ids, data["id"]
         backup = run("backup", "--source", "empty")
         assert backup.exit_code == 0, backup.output
         assert sorted(p.name for p in (vault / "snapshots/empty/flows").iterdir()) == flows
