@@ -14,6 +14,9 @@ from typing import Any
 
 from flowvault.errors import RemoteError
 
+# Delays before repeating a call refused with 403: right after a role grant, PingOne answers 403 for a few seconds
+# (tf-pingone b68f6d50 "Add default retries for insufficient privilege to davinci resources").
+FORBIDDEN_RETRIES = (0.5, 1.0, 2.0)
 
 class PlatformClient:
     """An environment of the Platform API, over a flowvault.http.client.Client (made from `settings` unless given)."""
@@ -30,7 +33,7 @@ class PlatformClient:
                                                  timeout=settings.timeout)
             extra = {"max_in_flight": max_in_flight} if max_in_flight else {}
             client = Client(api_base(settings), source=name, timeout=settings.timeout, auth=tokens,
-                            secret_hint=secret_hint, **extra)
+                            secret_hint=secret_hint, forbidden_retries=FORBIDDEN_RETRIES, **extra)
         self.http = client
 
     def path(self, *parts: str) -> str:
