@@ -5,7 +5,7 @@ import click
 from flowvault.cli.context import complete_davinci_sources, complete_launchers
 
 
-@click.command("restore", short_help="Put a saved version of a flow into an environment, as a plan first.")
+@click.command("restore", short_help="Plan, then put a saved flow into an environment.")
 @click.argument("flow")
 @click.option("--to", "target", required=True, shell_complete=complete_davinci_sources,
               help="The DaVinci source (environment) to write to.")
