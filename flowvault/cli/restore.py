@@ -2,81 +2,160 @@
 
 import click
 
-from flowvault.cli.context import complete_davinci_sources
+from flowvault.cli.context import complete_davinci_sources, complete_launchers
 
 
-@click.command("restore", short_help="Put a saved version of a flow back into an environment.")
+@click.command("restore", short_help="Plan, then put a saved flow into an environment.")
 @click.argument("flow")
 @click.option("--to", "target", required=True, shell_complete=complete_davinci_sources,
               help="The DaVinci source (environment) to write to.")
+@click.option("--from", "source", shell_complete=complete_davinci_sources,
+              help="The vault source to take the flow from, when several saved one of that name.")
 @click.option("--at", "ref", default="HEAD", show_default=True, help="Vault ref of the version to restore.")
-@click.option("--deploy", is_flag=True, help="Deploy what was written (subflows first).")
-@click.option("--dry-run", is_flag=True, help="Show what would be imported or replaced; change nothing.")
+@click.option("--deploy", is_flag=True, help="Deploy what was written (subflows first) and move policies' pins.")
+@click.option("--dry-run", is_flag=True, help="Show the plan; change nothing (exit 1 if it cannot be applied).")
+@click.option("--map-connection", "mappings", multiple=True, metavar="OLD=NEW",
+              help="Use the target's connector instance NEW (id or name) for the vault's OLD (id or name).")
+@click.option("--create-connections", is_flag=True,
+              help="Create (unconfigured) the connector instances the target lacks.")
+@click.option("--smoke", "launchers", multiple=True, shell_complete=complete_launchers, metavar="LAUNCHER",
+              help="After a successful restore, run this launcher as `smoke` does (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for scripts.")
 @click.pass_obj
-def command(app, flow, target, ref, deploy, dry_run, fmt):
-    """Put a saved version of a flow (and its subflows) back into an environment.
+def command(app, flow, target, source, ref, deploy, dry_run, mappings, create_connections, launchers, fmt):
+    """Put a saved version of a flow (and its subflows) into an environment: the same one, or another.
 
-    FLOW is the flow's name, folder or id (`source/flow` when several sources saved one of that name). A flow that
-    the target has (same id, else same name) is replaced in place, keeping its id and the policies that run it;
-    otherwise it is imported. Redacted secrets are never sent: the target keeps its values.
+    FLOW is the flow's name, folder or id. Restore plans first: the flow and its subflows are matched in the target
+    by name (replaced in place, else imported), connector instances by connector and instance name, variables by
+    context and name, and the target's flow policies that run the flow are listed (their pins moved by --deploy).
+    It applies the plan in dependency order, one line per step on stderr; when a step fails it undoes what it
+    wrote and exits 3. Redacted secrets are never sent.
 
     \b
-    Example:
-      flowvault restore "PingOne Sign On" --to prod --at HEAD~1 --deploy
+    Examples:
+      flowvault restore "PingOne Sign On" --from staging --to prod --dry-run
+      flowvault restore "PingOne Sign On" --from staging --to prod --deploy --smoke sign-on-prod
     """
     import json
 
     from flowvault.errors import UsageError
+    from flowvault.restore.connectors import parse_mappings
+    from flowvault.restore.plan import UnresolvedPlan
     from flowvault.restore.run import restore
 
     config = app.config()
-    result = restore(config, app.vault_dir(), flow, target, ref=ref, deploy=deploy, dry_run=dry_run)
+    for name in launchers:
+        if name not in config.launchers:
+            from flowvault.launch.runner import unknown_launcher
+
+            raise unknown_launcher(name, config)
+    result = restore(config, app.vault_dir(), flow, target, ref=ref, source=source, deploy=deploy, dry_run=dry_run,
+                     mappings=parse_mappings(mappings), create_connections=create_connections,
+                     say=lambda line: click.echo(line, err=True))
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
     else:
         click.echo(render_text(result), nl=False)
     if result.error:
-        raise UsageError(result.error)
+        raise (UnresolvedPlan if result.unresolved else UsageError)(result.error)
+    if launchers and not dry_run:
+        _smoke(app, config, launchers, fmt)
+
+
+def _smoke(app, config, names, fmt) -> None:
+    """Run the launchers `names` as `flowvault smoke` does; LaunchFailed (exit 1) unless every one passed."""
+    import sys
+
+    from flowvault.cli.launch import read_input
+    from flowvault.errors import LaunchFailed
+    from flowvault.launch import report
+    from flowvault.launch.base import PASSED
+    from flowvault.launch.progress import progress_for
+    from flowvault.launch.runner import run_launcher
+
+    results = []
+    for name in names:
+        cfg = config.launchers[name]
+        progress = progress_for(name)
+        try:
+            results.append(run_launcher(cfg, config, input=read_input(cfg, config), progress=progress))
+        finally:
+            progress.close()
+        click.echo(report.result_line(results[-1]), err=True)
+    if fmt == "json":
+        click.echo(report.to_json(results))
+    else:
+        text = report.table(results, sys.stdout)
+        if text is not None:
+            click.echo(text)
+    bad = [r.launcher for r in results if r.outcome != PASSED]
+    if bad:
+        raise LaunchFailed(f"restored, but {len(bad)} of {len(results)} smoke tests did not pass: {', '.join(bad)}")
 
 
 def _v(version) -> str:
     return "-" if version is None else f"v{version}"
 
 
+def _detail(step, dry_run: bool) -> str:
+    """The last column of the plan's table for one step."""
+    kind = step.kind
+    if kind == "connector":
+        if step.via == "unmatched":
+            return f"{step.connector} {step.old_id} -> UNMATCHED (--map-connection or --create-connections)"
+        return f"{step.connector} {step.old_id} -> {step.new_id or 'new instance'} ({step.via})"
+    if kind == "variable":
+        where = "with the flow" if step.via == "flow" else "/variables"
+        parts = [where] + ([f"changed: {', '.join(step.changed)}"] if step.changed else [])
+        if step.secret:
+            parts.append(f"secret value {step.secret}")
+        return "; ".join(parts)
+    if kind == "policy":
+        pin = "latest deployed" if step.latest else _v(step.pin)
+        text = f"runs {step.flow!r} {_v(step.runs)} ({pin})"
+        if step.action == "update":
+            text += f"; pin -> {_v(step.new_pin) if step.new_pin is not None else 'the deployed version'}"
+        elif step.runs_after is not None and step.runs_after != step.runs:
+            text += f"; now runs {_v(step.runs_after)}"
+        return text
+    where = step.target_id or "(new id)"
+    if step.action == "create":
+        text = where + ("" if dry_run else f" {_v(step.version_after)}")
+    elif step.action == "update":
+        text = f"{where} {_v(step.version_before)} -> " + ("new version" if dry_run else _v(step.version_after))
+    else:
+        text = f"{where} {_v(step.version_before)} (same config, layout and references)"
+    if step.deployed:
+        text += "; would deploy" if dry_run else f"; deployed {_v(step.deployed_after)}"
+    return text
+
+
 def render_text(result) -> str:
-    """What restore did (or would do), one line per flow, reference, secret and policy."""
+    """The plan (or what was done) as a short table, then references, secrets and dangling subflow calls."""
     lines = [f"{'would restore' if result.dry_run else 'restored'} {result.flow!r} from "
              f"{result.source} at {result.ref} into {result.target}"
              + (" (dry run: nothing changed)" if result.dry_run else "")]
-    verbs = {"import": ("import", "imported"), "replace": ("replace", "replaced"), "unchanged": ("keep", "unchanged")}
+    rows = [(s.kind, s.action, s.to_dict()["name"], _detail(s, result.dry_run)) for s in result.steps]
+    widths = [max([len(h)] + [len(str(r[i])) for r in rows]) for i, h in enumerate(("kind", "action", "name"))]
+    lines.append(f"  {'kind':<{widths[0]}}  {'action':<{widths[1]}}  {'name':<{widths[2]}}  detail")
+    for row in rows:
+        lines.append(f"  {row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip())
     for step in result.steps:
-        verb = verbs[step.action][0 if result.dry_run else 1]
-        where = step.target_id or "?"
-        if step.action == "import":
-            versions = "" if result.dry_run else f" {_v(step.version_after)}"
-        elif step.action == "replace":
-            versions = f" {_v(step.version_before)} -> " + ("new version" if result.dry_run else _v(step.version_after))
-        else:
-            versions = f" {_v(step.version_before)} (same config and layout)"
-        deployed = ""
-        if step.deployed:
-            deployed = "; would deploy" if result.dry_run else f"; deployed {_v(step.deployed_version)}"
-        lines.append(f"  {step.role} {step.name!r}: {verb} {where}{versions}{deployed}")
-        for remap in step.remaps:
+        for remap in getattr(step, "remaps", []):
             new = remap.new_id or "DANGLING"
-            lines.append(f"    node {remap.node} calls {remap.subflow!r}: {remap.old_id} -> {new} ({remap.via})")
-        for secret in step.secrets:
-            lines.append(f"    secret {secret['path']}: {secret['outcome']}")
+            pin = f", pin {_v(remap.pin)} -> {_v(remap.new_pin)}" if remap.pin is not None else ""
+            lines.append(f"  {step.name!r} node {remap.node} calls {remap.subflow!r}: {remap.old_id} -> {new} "
+                         f"({remap.via}{pin})")
+        for secret in getattr(step, "secrets", []):
+            lines.append(f"  {step.name!r} secret {secret['path']}: {secret['outcome']}")
     for d in result.dangling:
         lines.append(f"  dangling: {d.flow!r} node {d.node} calls {d.subflow or '?'!r} ({d.subflow_id}), in neither "
-                     f"the vault nor {result.target}" + ("" if d.fatal else "; the node does not run, so not fatal"))
-    if result.policies:
-        lines.append(f"policies in {result.target}{' (now)' if not result.dry_run else ''}:")
-        for p in result.policies:
-            latest = " (latest deployed)" if p.version in (-1, "-1", None) else ""
-            lines.append(f"  {p.application} / {p.policy} ({p.policy_id}) -> {p.flow!r} {_v(p.runs)}{latest}")
-    elif any(s.target_id for s in result.steps):
-        lines.append(f"no flow policy in {result.target} runs these flows")
+                     f"the vault nor {result.target}"
+                     + ("" if d.fatal else f"; missing in {result.source} too, so not fatal" if not d.in_source
+                        else "; the node does not run, so not fatal"))
+    if not any(s.kind == "policy" for s in result.steps) and any(s.kind in ("flow", "subflow") and s.target_id
+                                                                 for s in result.steps):
+        lines.append(f"  no flow policy in {result.target} runs these flows")
+    lines.extend(f"  note: {n}" for n in result.notes)
     return "\n".join(lines) + "\n"

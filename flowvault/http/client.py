@@ -108,6 +108,7 @@ class Client:
         verify: bool | str = True,
         sleep: Callable[[float], None] = time.sleep,
         max_body_bytes: int = MAX_BODY_BYTES,
+        forbidden_retries: tuple[float, ...] = (),
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.source = source
@@ -117,6 +118,7 @@ class Client:
         self.max_retries = max_retries
         self.verify = verify
         self.max_body_bytes = max_body_bytes
+        self.forbidden_retries = tuple(forbidden_retries)  # delays before repeating a call refused with 403
         self._sleep = sleep
         self._gate = Gate(sleep)
         self._slots = threading.BoundedSemaphore(max(1, max_in_flight))
@@ -198,6 +200,7 @@ class Client:
             self._register_secret_headers(headers)
         attempts = 1 + (self.max_retries if retry else 0)
         refreshed = False
+        forbidden = 0
         attempt = 0
         while True:
             attempt += 1
@@ -223,6 +226,15 @@ class Client:
                 refreshed = True
                 log.debug("%s -> 401; refreshing credentials", where)
                 self.auth.invalidate(auth_headers)
+                continue
+            if status == 403 and forbidden < len(self.forbidden_retries):
+                # A role granted moments ago takes a while to reach every PingOne node: Ping's own clients repeat a
+                # call refused for "insufficient privilege" briefly (reference/davinci-api.md 1.2). A 403 means the
+                # call was not carried out, so this is safe even for a write.
+                delay = self.forbidden_retries[forbidden]
+                forbidden += 1
+                log.info("%s -> 403; retry in %.1f s (a role granted just now may not apply yet)", where, delay)
+                self._sleep(delay)
                 continue
             if status == 429:
                 asked = retry_after_seconds(response.headers.get("Retry-After"))

@@ -14,6 +14,9 @@ from typing import Any
 
 from flowvault.errors import RemoteError
 
+# Delays before repeating a call refused with 403: right after a role grant, PingOne answers 403 for a few seconds
+# (tf-pingone b68f6d50 "Add default retries for insufficient privilege to davinci resources").
+FORBIDDEN_RETRIES = (0.5, 1.0, 2.0)
 
 class PlatformClient:
     """An environment of the Platform API, over a flowvault.http.client.Client (made from `settings` unless given)."""
@@ -29,7 +32,8 @@ class PlatformClient:
             tokens = TokenProvider.from_settings(settings, source=name, secret_hint=secret_hint,
                                                  timeout=settings.timeout)
             client = Client(api_base(settings), source=name, timeout=settings.timeout, auth=tokens,
-                            secret_hint=secret_hint, max_in_flight=max_in_flight or 8)
+                            secret_hint=secret_hint, max_in_flight=max_in_flight or 8,
+                            forbidden_retries=FORBIDDEN_RETRIES)
         self.http = client
 
     def path(self, *parts: str) -> str:

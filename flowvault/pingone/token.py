@@ -25,9 +25,27 @@ DEFAULT_LIFETIME = 3600.0  # used when the response has no expires_in ("valid fo
 
 
 def token_url(environment_id: str, *, region: str = "com", auth_url: str | None = None) -> str:
-    """{auth_url or https://auth.pingone.{region}}/{environment_id}/as/token"""
+    """The token endpoint: {auth_url or https://auth.pingone.{region}}/{environment_id}/as/token, except for a custom
+    domain, which serves one environment: https://<domain>/as/token (Ping's go-client
+    oauth2/endpoints/endpoints.go; reference/davinci-api.md 1.2).
+
+    An auth_url is a custom domain when its host is neither PingOne's (auth.pingone.<tld>) nor an emulator's
+    (loopback, as the sandbox, or a name reserved for testing by RFC 6761: *.test, *.invalid, *.localhost), and its
+    path does not already name the environment or the endpoint.
+    """
+    from urllib.parse import urlsplit
+
     base = (auth_url or region_urls(region).auth).rstrip("/")
-    return f"{base}/{environment_id}/as/token"
+    parts = urlsplit(base)
+    if parts.path.endswith("/as/token"):
+        return base
+    if parts.path.rstrip("/").endswith(f"/{environment_id}"):
+        return f"{base}/as/token"
+    host = (parts.hostname or "").lower()
+    emulator = host in ("localhost", "::1") or host.startswith("127.") \
+        or host.endswith((".test", ".invalid", ".localhost"))
+    regional = host.startswith("auth.pingone.") or emulator
+    return f"{base}/{environment_id}/as/token" if regional else f"{base}/as/token"
 
 
 def api_base(settings: Any) -> str:

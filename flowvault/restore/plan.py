@@ -1,10 +1,11 @@
 """What a restore will write: the flow and the subflows it calls, matched in the target, with their references.
 
 Every flow of the plan (the subflows it calls, transitively, from the same snapshot; then the flow itself) is matched
-in the target by id, else by name: a match is replaced in place, anything else is imported. Subflow references
-(`subFlowId.value.value`) point at the subflow's own target id when it is in the plan, else at the target flow of
-that id or name. A reference found nowhere is *dangling*: fatal only when a configured, enabled node calls it (an
-unconfigured or disabled node never runs it). Nothing here talks to the target: it reads the listing it is given.
+in the target by id, else by name: a match is updated in place (replaced), anything else is created (imported).
+Subflow references (`subFlowId.value.value`) point at the subflow's own target id when it is in the plan, else at
+the target flow of that id or name. A reference found nowhere is *dangling*: fatal only when a configured, enabled
+node calls it (an unconfigured or disabled node never runs it). Nothing here talks to the target: it reads the
+listing it is given.
 """
 
 from __future__ import annotations
@@ -12,9 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowvault.errors import UsageError
+from flowvault.errors import ExitStatus, FlowvaultError, UsageError
 
 NEW_ID = "(new id)"  # the target id of a flow a dry run would import
+LATEST = (-1, "-1", None, "")  # a subflow call or policy distribution without a version pin: the deployed version
+
+
+class UnresolvedPlan(FlowvaultError):
+    """A dry run found what the real restore could not do as planned (an unmatched connector instance)."""
+
+    exit_status = ExitStatus.FAILED
 
 
 @dataclass
@@ -26,6 +34,14 @@ class Remap:
     old_id: str
     new_id: str | None  # None: dangling
     via: str  # "plan" (restored with it), "target" (already there) or "dangling"
+    pin: Any = None  # the subflow version the node pins in the vault (None: no pin, the deployed version runs)
+    new_pin: Any = None  # the version it pins in the target
+
+    def to_dict(self) -> dict:
+        out = {"node": self.node, "subflow": self.subflow, "from": self.old_id, "to": self.new_id, "via": self.via}
+        if self.pin is not None:
+            out.update(pin=self.pin, new_pin=self.new_pin)
+        return out
 
 
 @dataclass
@@ -33,16 +49,25 @@ class Step:
     """What restore does (or would do) with one flow of the plan."""
 
     name: str
-    role: str  # "subflow" | "flow"
+    kind: str  # "subflow" | "flow"
     vault_id: str
-    action: str  # "import" | "replace" | "unchanged"
+    action: str  # "create" (import) | "update" (replace in place) | "unchanged"
     target_id: str | None = None
     version_before: int | None = None
     version_after: int | None = None
-    deployed_version: int | None = None
-    deployed: bool = False
+    deployed_version: int | None = None  # the target's deployed version before the restore
+    deployed: bool = False  # deployed by this restore (or would be, in a dry run)
+    deployed_after: int | None = None
     remaps: list[Remap] = field(default_factory=list)
     secrets: list[dict] = field(default_factory=list)  # {"path": ..., "outcome": "kept from the target" | "left out"}
+    findings: list[dict] = field(default_factory=list)  # what the target's validate found
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "action": self.action, "id": self.target_id,
+                "vault_id": self.vault_id, "version_before": self.version_before,
+                "version_after": self.version_after, "deployed_version": self.deployed_version,
+                "deploy": self.deployed, "deployed_after": self.deployed_after,
+                "remaps": [r.to_dict() for r in self.remaps], "secrets": self.secrets, "findings": self.findings}
 
 
 @dataclass
@@ -54,6 +79,7 @@ class Dangling:
     subflow: str
     subflow_id: str
     fatal: bool  # the node runs (configured and enabled), so the flow would fail when it gets there
+    in_source: bool = True  # False: the environment it was saved from lacks that subflow too (already broken there)
 
 
 @dataclass
@@ -64,6 +90,16 @@ class Plan:
     ids: dict[str, str]  # plan slug -> target id: the matched flow's, then the one written
     refs: dict[str, dict[str, str]]  # plan slug -> {subflow id in the vault: plan slug or "=<target id>"}
     dangling: list[Dangling]
+    connectors: list = field(default_factory=list)  # restore.connectors.ConnectorStep
+    variables: list = field(default_factory=list)  # restore.variables.VariableStep
+    policies: list = field(default_factory=list)  # restore.policies.PolicyStep
+
+    def flow_steps(self) -> list[Step]:
+        return [s for _, s in self.steps]
+
+    def steps_in_order(self) -> list:
+        """Every step, in the order they are applied: connectors, variables, subflows, the flow, policies."""
+        return [*self.connectors, *self.variables, *self.flow_steps(), *self.policies]
 
     def target_ids(self, entry) -> dict[str, str]:
         """{subflow id in the vault: target id} for the references of `entry` whose target id is known by now."""
@@ -79,11 +115,18 @@ class Plan:
                     remap.new_id = self.ids.get(self.refs[e.slug][remap.old_id], NEW_ID)
 
 
-def select_flow(snapshot, wanted: str):
-    """The one FlowEntry of `snapshot` that `wanted` names (name, folder or id; `source/flow` narrows the source)."""
+def select_flow(snapshot, wanted: str, source: str | None = None):
+    """The one FlowEntry of `snapshot` that `wanted` names (name, folder or id; `source/flow` or `source` narrow the
+    vault source it was saved from)."""
     from flowvault.vault.snapshot import FlowEntry
 
     flows = [e for e in snapshot.flows if isinstance(e, FlowEntry)]
+    if source is not None:
+        sources = sorted({str(e.source) for e in flows})
+        if source not in sources:
+            raise UsageError(f"--from {source!r}: the vault at {snapshot.label} holds no flows of that source; "
+                             f"sources with flows: {', '.join(sources) or 'none'}")
+        flows = [e for e in flows if e.source == source]
     found = [e for e in flows if wanted in (e.name, e.slug, e.id) or wanted.strip() == e.name.strip()]
     if not found and "/" in wanted:
         source, _, rest = wanted.partition("/")
@@ -95,7 +138,9 @@ def select_flow(snapshot, wanted: str):
                          f"run `flowvault log` or `flowvault show` to see what was saved")
     if len(found) > 1:
         choices = ", ".join(sorted(f"{e.source}/{e.slug}" for e in found))
-        raise UsageError(f"{wanted!r} names {len(found)} flows at {snapshot.label}; pick one of: {choices}")
+        sources = sorted({str(e.source) for e in found})
+        hint = f"; pick the source with --from ({', '.join(sources)})" if len(sources) > 1 else ""
+        raise UsageError(f"{wanted!r} names {len(found)} flows at {snapshot.label}; pick one of: {choices}{hint}")
     return found[0]
 
 
@@ -124,24 +169,27 @@ def build_plan(entry, snapshot, listed: list[dict]) -> Plan:
     plan = Plan(steps=[], ids={e.slug: m["id"] for e in flows if (m := matches[e.slug])}, refs={}, dangling=[])
     for e in flows:
         m = matches[e.slug]
-        step = Step(name=e.name, role="flow" if e is entry else "subflow", vault_id=e.id,
-                    action="replace" if m else "import", target_id=m["id"] if m else None,
+        step = Step(name=e.name, kind="flow" if e is entry else "subflow", vault_id=e.id,
+                    action="update" if m else "create", target_id=m["id"] if m else None,
                     version_before=m.get("currentVersion") if m else None,
                     deployed_version=m.get("publishedVersion") if m else None)
         mine = plan.refs.setdefault(e.slug, {})
         for nid, sub_id, label, node in _node_refs(e):
             sub = _resolve(flows, sub_id, label)
+            pin = _pin(node)
             if sub is not None:
                 mine[sub_id] = sub.slug
-                step.remaps.append(Remap(nid, sub.name, sub_id, plan.ids.get(sub.slug, NEW_ID), "plan"))
+                step.remaps.append(Remap(nid, sub.name, sub_id, plan.ids.get(sub.slug, NEW_ID), "plan", pin))
                 continue
             hit = next((f for f in listed if f["id"] == sub_id), None) or _unique(
                 [f for f in listed if label and str(f.get("name") or "").strip() == label.strip()])
             if hit is not None:
                 mine[sub_id] = "=" + hit["id"]
-                step.remaps.append(Remap(nid, str(hit.get("name") or label), sub_id, hit["id"], "target"))
+                new_pin = None if pin is None else (hit.get("publishedVersion") or hit.get("currentVersion"))
+                step.remaps.append(Remap(nid, str(hit.get("name") or label), sub_id, hit["id"], "target", pin,
+                                         new_pin))
             else:
-                step.remaps.append(Remap(nid, label or sub_id, sub_id, None, "dangling"))
+                step.remaps.append(Remap(nid, label or sub_id, sub_id, None, "dangling", pin, pin))
                 plan.dangling.append(Dangling(e.name, nid, label or "", sub_id, fatal=_calls(node)))
         plan.steps.append((e, step))
     return plan
@@ -181,6 +229,13 @@ def _node_refs(entry) -> list[tuple[str, str | None, str | None, dict]]:
         if isinstance(sub_id, str) and sub_id:
             out.append((nid, sub_id, label, node))
     return out
+
+
+def _pin(node: dict):
+    """The subflow version a calling node pins (None when it runs the deployed version: -1, "-1" or no value)."""
+    prop = (node.get("properties") or {}).get("subFlowVersionId")
+    value = prop.get("value") if isinstance(prop, dict) else None
+    return None if value in LATEST else value
 
 
 def _calls(node: dict) -> bool:

@@ -1,9 +1,9 @@
 """The DaVinci environment that restore writes to, through the PingOne Platform API (reference/davinci-api.md §1.3,
 §2.4, §4), read through the one Platform API client (flowvault.pingone.client).
 
-Writes (import, replace, deploy) are sent once, never retried (STYLE.md "HTTP"): a retried import creates the flow
-twice. Reads are retried. A listing page without its `_embedded` list is an error, never an empty environment:
-read as empty, a restore would create every flow anew.
+Writes (import, replace, deploy, revert, variables, connector instances, flow policies) are sent once, never
+retried (STYLE.md "HTTP"): a retried import creates the flow twice. Reads are retried. A listing page without its
+`_embedded` list is an error, never an empty environment: read as empty, a restore would create every flow anew.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ from flowvault.pingone.client import PlatformClient
 IMPORT_TYPES = {"platform": "application/vnd.pingidentity.flow.import+json",
                 "legacy": "application/vnd.pingidentity.flow.import.legacy+json"}
 DEPLOY_TYPE = "application/vnd.pingidentity.flow.deploy+json"
+VALIDATE_TYPE = "application/vnd.pingidentity.flow.validate+json"
+REVERT_TYPE = "application/vnd.pingidentity.flowversion.revert+json"  # davinci-api.md §1.3 (docs only)
+JSON = {"Content-Type": "application/json"}
 
 
 class Target:
-    """The DaVinci environment restore writes to."""
+    """The DaVinci environment restore writes to (or, for `--from`, reads connector instance names from)."""
 
     def __init__(self, name: str, settings: Any, *, client: Any = None, secret_hint: str | None = None) -> None:
         self.name = name
@@ -30,6 +33,8 @@ class Target:
         """The API path of `parts` under this environment."""
         return self.platform.path(*parts)
 
+    # --- reads
+
     def flows(self) -> list[dict]:
         """Every flow of the environment (a listing entry each, all with an id)."""
         return [f for f in self.platform.listing(self.path("flows"), "flows") if isinstance(f, dict) and f.get("id")]
@@ -38,20 +43,15 @@ class Target:
         """The full flow `flow_id` as the environment holds it now."""
         return self.client.get_json(self.path("flows", flow_id))
 
-    def replace(self, flow_id: str, body: dict) -> dict:
-        """The response to a DaVinciFlowReplaceRequest of `flow_id` (sent once)."""
-        return self.client.put(self.path("flows", flow_id), retry=False, json=body,
-                               headers={"Content-Type": "application/json"}).data
+    def connector_instances(self) -> list[dict]:
+        """Every connector instance of the environment (`GET /connectorInstances`)."""
+        return [i for i in self.platform.listing(self.path("connectorInstances"), "connectorInstances")
+                if isinstance(i, dict) and i.get("id")]
 
-    def import_flow(self, body: dict, shape: str) -> dict:
-        """The response to an import of `body` in the export `shape` ("platform" or "legacy"; sent once)."""
-        return self.client.post(self.path("flows"), retry=False, json=body,
-                                headers={"Content-Type": IMPORT_TYPES.get(shape, IMPORT_TYPES["platform"])}).data
-
-    def deploy(self, flow_id: str) -> dict:
-        """The response to a deploy of `flow_id`'s current version (sent once)."""
-        return self.client.post(self.path("flows", flow_id), retry=False, json={},
-                                headers={"Content-Type": DEPLOY_TYPE}).data
+    def variables(self) -> list[dict]:
+        """Every variable of the environment (`GET /variables`, all pages)."""
+        return [v for v in self.platform.listing(self.path("variables"), "variables", params={"limit": 500})
+                if isinstance(v, dict) and v.get("id")]
 
     def policies(self) -> list[tuple[dict, dict]]:
         """[(application, flow policy)] of the environment."""
@@ -62,6 +62,56 @@ class Target:
                                                  "flowPolicies")
                 out += [(app, p) for p in policies if isinstance(p, dict)]
         return out
+
+    # --- writes: each sent once
+
+    def replace(self, flow_id: str, body: dict) -> dict:
+        """The response to a DaVinciFlowReplaceRequest of `flow_id`."""
+        return self.client.put(self.path("flows", flow_id), retry=False, json=body, headers=JSON).data
+
+    def import_flow(self, body: dict, shape: str) -> dict:
+        """The response to an import of `body` in the export `shape` ("platform" or "legacy")."""
+        return self.client.post(self.path("flows"), retry=False, json=body,
+                                headers={"Content-Type": IMPORT_TYPES.get(shape, IMPORT_TYPES["platform"])}).data
+
+    def delete_flow(self, flow_id: str) -> None:
+        """Delete flow `flow_id` (what undoes an import)."""
+        self.client.delete(self.path("flows", flow_id), retry=False)
+
+    def deploy(self, flow_id: str) -> dict:
+        """The response to a deploy of `flow_id`'s current version."""
+        return self.client.post(self.path("flows", flow_id), retry=False, json={},
+                                headers={"Content-Type": DEPLOY_TYPE}).data
+
+    def validate(self, flow_id: str, graph: dict | None = None) -> dict:
+        """The flow with the linter's findings (`dvlinterErrorCount`, `graphData.allLinterErrors`). Ping counts
+        this POST as a write (x-permission davinci:create:dvFlows), so it is sent once too."""
+        return self.client.post(self.path("flows", flow_id), retry=False, json={"graphData": graph} if graph else {},
+                                headers={"Content-Type": VALIDATE_TYPE}).data
+
+    def revert(self, flow_id: str, version: int) -> dict:
+        """Save version `version` of `flow_id` as its new current version (what undoes a replace)."""
+        return self.client.post(self.path("flows", flow_id, "versions", str(version)), retry=False, json={},
+                                headers={"Content-Type": REVERT_TYPE}).data
+
+    def create_variable(self, body: dict) -> dict:
+        return self.client.post(self.path("variables"), retry=False, json=body, headers=JSON).data
+
+    def replace_variable(self, variable_id: str, body: dict) -> dict:
+        return self.client.put(self.path("variables", variable_id), retry=False, json=body, headers=JSON).data
+
+    def delete_variable(self, variable_id: str) -> None:
+        self.client.delete(self.path("variables", variable_id), retry=False)
+
+    def create_connector_instance(self, body: dict) -> dict:
+        return self.client.post(self.path("connectorInstances"), retry=False, json=body, headers=JSON).data
+
+    def delete_connector_instance(self, instance_id: str) -> None:
+        self.client.delete(self.path("connectorInstances", instance_id), retry=False)
+
+    def replace_policy(self, app_id: str, policy_id: str, body: dict) -> dict:
+        return self.client.put(self.path("davinciApplications", app_id, "flowPolicies", policy_id), retry=False,
+                               json=body, headers=JSON).data
 
     def close(self) -> None:
         """Close the client's connections."""

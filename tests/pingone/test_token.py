@@ -176,6 +176,16 @@ def test_token_url_and_api_base():
     assert token_url("e1") == "https://auth.pingone.com/e1/as/token"
     assert token_url("e1", region="com.au") == "https://auth.pingone.com.au/e1/as/token"
     assert token_url("e1", region="eu", auth_url="http://127.0.0.1:9/") == "http://127.0.0.1:9/e1/as/token"
+    assert token_url("e1", auth_url="https://auth.pingone.eu") == "https://auth.pingone.eu/e1/as/token"
+
+
+def test_a_custom_domain_token_endpoint_has_no_environment_id():
+    """Issue 17: a custom domain serves one environment, its token endpoint is https://<domain>/as/token."""
+    assert token_url("e1", auth_url="https://login.example.com") == "https://login.example.com/as/token"
+    assert token_url("e1", auth_url="https://login.example.com/") == "https://login.example.com/as/token"
+    # already complete, or naming the environment: kept
+    assert token_url("e1", auth_url="https://login.example.com/as/token") == "https://login.example.com/as/token"
+    assert token_url("e1", auth_url="https://proxy.example.com/e1") == "https://proxy.example.com/e1/as/token"
     with pytest.raises(ConfigError, match="unknown region 'us'"):
         token_url("e1", region="us")
 

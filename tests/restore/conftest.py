@@ -36,3 +36,21 @@ def other(world, tmp_path):
         config["sources"]["other"] = sb.config()["sources"]["davinci"]
         (world.vault / "flowvault.toml").write_text(toml_dumps(config), encoding="utf-8")
         yield sb
+
+
+@pytest.fixture
+def envs(tmp_path, monkeypatch):
+    """A sandbox serving `--environments staging,prod` and a vault whose config is the one it writes."""
+    from click.testing import CliRunner
+
+    from flowvault.cli import cli
+
+    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "sandbox")
+    monkeypatch.setenv("FLOWVAULT_REDACT_KEY", "test-redaction-key-0001")
+    monkeypatch.setenv("FLOWVAULT_LOCK_TIMEOUT", "5")
+    with Sandbox(port=0, environments=("staging", "prod")) as sb:
+        vault = tmp_path / "vault"
+        assert CliRunner().invoke(cli, ["init", str(vault)]).exit_code == 0
+        (vault / "flowvault.toml").unlink()
+        sb.write_config(vault / "flowvault.toml")
+        yield World(sb, vault)

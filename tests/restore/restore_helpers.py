@@ -94,3 +94,147 @@ def subflow_ids(content: dict) -> dict[str, str]:
         if isinstance(target, dict) and "value" in target:
             out[data["id"]] = target["value"]
     return out
+
+
+def row(output: str, kind: str, name: str) -> str:
+    """The line of restore's plan table for step (kind, name) ("" when there is none)."""
+    for line in output.splitlines():
+        parts = line.split()
+        if parts[:1] == [kind] and f"  {name}  " in line:
+            return " ".join(parts)
+    return ""
+
+
+def env_store(sb, name: str):
+    """The store of the sandbox's DaVinci environment `name` (--environments)."""
+    [dv] = [dv for dv in sb.ctx.state["davinci_environments"].all() if dv.env.name == name]
+    return dv.store
+
+
+class FakeTarget:
+    """An in-memory DaVinci environment with the methods of flowvault.restore.target.Target; records every write
+    as (method, id); `fail_at` names the write (its method name) that answers 500 instead."""
+
+    def __init__(self, flows=(), instances=(), variables=(), policies=(), fail_at=None):
+        self.name, self.env = "fake", "fake-env"
+        self.data = {f["id"]: f for f in flows}
+        self.instances = list(instances)
+        self.vars = list(variables)
+        self.apps = list(policies)  # [(app, policy)]
+        self.writes, self.fail_at, self.serial = [], fail_at, 0
+        self.bodies = []
+
+    def _write(self, what, ident=None, body=None):
+        from flowvault.errors import RemoteError
+
+        if self.fail_at == what:
+            raise RemoteError(f"fake: {what} -> 500", status=500)
+        self.writes.append((what, ident))
+        self.bodies.append((what, body))
+
+    def _new(self, prefix):
+        self.serial += 1
+        return f"{prefix}{self.serial}"
+
+    def flows(self):
+        return [{"id": i, "name": f["versions"][f["currentVersion"]]["name"], "currentVersion": f["currentVersion"],
+                 "publishedVersion": f.get("publishedVersion")} for i, f in self.data.items()]
+
+    def flow(self, flow_id):
+        f = self.data[flow_id]
+        return {**f["versions"][f["currentVersion"]], "id": flow_id, "currentVersion": f["currentVersion"]}
+
+    def content(self, flow_id):
+        f = self.data[flow_id]
+        return f["versions"][f["currentVersion"]]
+
+    def connector_instances(self):
+        return self.instances
+
+    def variables(self):
+        return self.vars
+
+    def policies(self):
+        return self.apps
+
+    def import_flow(self, body, shape):
+        self._write("import_flow", None, body)
+        new = self._new("new-flow-")
+        content = {k: body["flowInfo"][k] for k in ("graphData", "variables") if k in body["flowInfo"]}
+        self.data[new] = {"id": new, "currentVersion": 1, "versions": {1: {"name": body["name"], **content}}}
+        return {"flow": {"id": new}, "version": 1}
+
+    def replace(self, flow_id, body):
+        self._write("replace", flow_id, body)
+        f = self.data[flow_id]
+        f["currentVersion"] = max(f["versions"]) + 1
+        f["versions"][f["currentVersion"]] = dict(body)
+        return {"currentVersion": f["currentVersion"]}
+
+    def revert(self, flow_id, version):
+        self._write("revert", flow_id)
+        f = self.data[flow_id]
+        number = max(f["versions"]) + 1
+        f["versions"][number] = dict(f["versions"][version])
+        f["currentVersion"] = number
+
+    def deploy(self, flow_id):
+        self._write("deploy", flow_id)
+        f = self.data[flow_id]
+        f["publishedVersion"] = f["currentVersion"]
+        return {"publishedVersion": f["currentVersion"]}
+
+    def validate(self, flow_id, graph=None):
+        self._write("validate", flow_id)
+        return {}
+
+    def delete_flow(self, flow_id):
+        self._write("delete_flow", flow_id)
+        del self.data[flow_id]
+
+    def create_variable(self, body):
+        self._write("create_variable", None, body)
+        var = {**body, "id": self._new("var-")}
+        self.vars.append(var)
+        return var
+
+    def replace_variable(self, variable_id, body):
+        self._write("replace_variable", variable_id, body)
+        self.vars = [v for v in self.vars if v["id"] != variable_id] + [{**body, "id": variable_id}]
+        return body
+
+    def delete_variable(self, variable_id):
+        self._write("delete_variable", variable_id)
+        self.vars = [v for v in self.vars if v["id"] != variable_id]
+
+    def create_connector_instance(self, body):
+        self._write("create_connector_instance", None, body)
+        made = {**body, "id": self._new("ci-")}
+        self.instances.append(made)
+        return made
+
+    def delete_connector_instance(self, instance_id):
+        self._write("delete_connector_instance", instance_id)
+        self.instances = [i for i in self.instances if i["id"] != instance_id]
+
+    def replace_policy(self, app_id, policy_id, body):
+        self._write("replace_policy", policy_id, body)
+        for _app, policy in self.apps:
+            if policy["id"] == policy_id:
+                policy.update(body)
+        return body
+
+
+def legacy_flow(flow_id, name, calls=(), variables=(), connection="ci-old-http"):
+    """A minimal legacy export flow: an Http node, one flowConnector node per (subflow id, name, pinned version) of
+    `calls`, and `variables` (legacy variable objects)."""
+    nodes = [{"data": {"id": "http1", "nodeType": "CONNECTION", "connectorId": "httpConnector", "name": "Http",
+                       "connectionId": connection, "capabilityName": "createSuccessResponse", "properties": {}}}]
+    for i, (sub_id, sub_name, version) in enumerate(calls):
+        nodes.append({"data": {"id": f"call{i}", "nodeType": "CONNECTION", "connectorId": "flowConnector",
+                               "name": "Flow Connector", "connectionId": "ci-old-flow",
+                               "capabilityName": "startSubFlow", "status": "configured",
+                               "properties": {"subFlowId": {"value": {"label": sub_name, "value": sub_id}},
+                                              "subFlowVersionId": {"value": version}}}})
+    return {"flowId": flow_id, "name": name, "companyId": "old-company", "variables": list(variables),
+            "graphData": {"elements": {"nodes": nodes, "edges": []}}}

@@ -12,6 +12,7 @@ from tests.restore.restore_helpers import (
     api,
     by_name,
     hook,
+    row,
     stored,
     subflow_ids,
     writes,
@@ -40,9 +41,12 @@ def test_restore_puts_back_the_first_commit_and_its_policy_passes_again(world):
     after = api(world.sb, "GET", f"/flows/{API_SUCCESS}")
     # replaced in place: same id (the policy still points at it), one new version, deployed
     assert after["currentVersion"] == edited["currentVersion"] + 1 == after["publishedVersion"]
-    assert f"replaced {API_SUCCESS} v{edited['currentVersion']} -> v{after['currentVersion']}" in result.output
-    assert f"sandbox-ok (e31c3b327523685b8e71ab9d76c8a0c1) -> 'Sandbox API Success' v{after['currentVersion']}" \
-        in result.output
+    assert row(result.stdout, "flow", "Sandbox API Success") == (
+        f"flow update Sandbox API Success {API_SUCCESS} v{edited['currentVersion']} -> v{after['currentVersion']}; "
+        f"deployed v{after['currentVersion']}")
+    assert row(result.stdout, "policy", "Sandbox Smoke Tests/sandbox-ok") == (
+        f"policy unchanged Sandbox Smoke Tests/sandbox-ok runs 'Sandbox API Success' v{edited['currentVersion']} "
+        f"(latest deployed); now runs v{after['currentVersion']}")
 
     world.backup()
     diff = world.run("diff", first, "HEAD", "--exit-code", "--flow", "Sandbox API Success")
@@ -63,12 +67,13 @@ def test_dry_run_shows_the_plan_and_writes_nothing(world):
     assert writes(before, hook(world.sb, "/_sandbox/stats")) == {}
     assert api(world.sb, "GET", f"/flows/{SUBFLOW_1}")["currentVersion"] == edited["currentVersion"]
     assert "dry run: nothing changed" in result.output
-    assert f"subflow 'subflow 1': replace {SUBFLOW_1} v{edited['currentVersion']} -> new version" in result.output
-    assert f"subflow 'subflow 2': keep {SUBFLOW_2}" in result.output
-    assert f"calls 'subflow 1': {SUBFLOW_1} -> {SUBFLOW_1} (plan)" in result.output
-    plan = json.loads(world.run("restore", "full-basic", "--to", "davinci", "--dry-run", "--format", "json").output)
-    assert [(s["name"], s["action"]) for s in plan["steps"]] == \
-        [("subflow 1", "replace"), ("subflow 2", "unchanged"), ("full-basic", "unchanged")]
+    assert row(result.stdout, "subflow", "subflow 1") == \
+        f"subflow update subflow 1 {SUBFLOW_1} v{edited['currentVersion']} -> new version; would deploy"
+    assert row(result.stdout, "subflow", "subflow 2").startswith(f"subflow unchanged subflow 2 {SUBFLOW_2}")
+    assert f"calls 'subflow 1': {SUBFLOW_1} -> {SUBFLOW_1} (plan)" in result.stdout
+    plan = json.loads(world.run("restore", "full-basic", "--to", "davinci", "--dry-run", "--format", "json").stdout)
+    assert [(s["name"], s["action"]) for s in plan["steps"] if s["kind"] in ("flow", "subflow")] == \
+        [("subflow 1", "update"), ("subflow 2", "unchanged"), ("full-basic", "unchanged")]
     assert writes(before, hook(world.sb, "/_sandbox/stats")) == {}
 
 
@@ -78,7 +83,7 @@ def test_subflows_are_remapped_to_the_targets_ids(world, other):
     other_sub1 = by_name(other, "subflow 1")[0]["id"]
     assert other_sub1 != SUBFLOW_1 and not by_name(other, "full-basic")
 
-    result = world.run("restore", "full-basic", "--to", "other", "--deploy")
+    result = world.run("restore", "full-basic", "--to", "other", "--deploy", "--create-connections")
     assert result.exit_code == 0, result.output
     [main] = by_name(other, "full-basic")
     [sub2] = by_name(other, "subflow 2")
@@ -94,7 +99,7 @@ def test_subflows_are_remapped_to_the_targets_ids(world, other):
     # restoring again finds everything by name: nothing new is imported
     again = world.run("restore", "full-basic", "--to", "other")
     assert again.exit_code == 0, again.output
-    assert "import" not in again.output
+    assert " create " not in again.stdout and "created" not in again.stderr
     assert len(by_name(other, "full-basic")) == 1 and len(by_name(other, "subflow 2")) == 1
 
 
@@ -121,7 +126,7 @@ def test_redacted_values_are_never_sent(world, other):
     assert not any(marker in text for marker in SECRET_MARKERS)
     assert secret in text  # the target kept its value
 
-    result = world.run("restore", API_SUCCESS, "--to", "other", "--at", first)
+    result = world.run("restore", API_SUCCESS, "--to", "other", "--at", first, "--create-connections")
     assert result.exit_code == 0, result.output
     assert "left out (not sent)" in result.output
     [copy] = by_name(other, "Sandbox API Success")
@@ -149,7 +154,7 @@ def test_dangling_reference_is_fatal_only_when_the_node_runs(world, other):
     world.backup("--source", "davinci")
     world.git("rm", "-rq", "snapshots/davinci/flows/subflow-2")
     world.git("commit", "-qm", "drop subflow 2 again")
-    result = world.run("restore", "full-basic", "--to", "other")
+    result = world.run("restore", "full-basic", "--to", "other", "--create-connections")
     assert result.exit_code == 0, result.output
     assert f"dangling: 'full-basic' node {NODE_CALLING_SUBFLOW_2} calls 'subflow 2' ({SUBFLOW_2})" in result.output
     assert "not fatal" in result.output

@@ -73,7 +73,7 @@ def test_an_imported_flow_gets_the_value_named_in_the_config(world, other, monke
     assert not by_name(other, "Sandbox API Success")
 
     monkeypatch.setenv("OTHER_KEY", "SBXSECRET-other-environment-key")
-    result = world.run("restore", API_SUCCESS, "--to", "other")
+    result = world.run("restore", API_SUCCESS, "--to", "other", "--create-connections")
     assert result.exit_code == 0, result.output
     assert "from restore_secrets['apiKey']" in result.output and "SBXSECRET" not in result.output
     [flow] = by_name(other, "Sandbox API Success")
