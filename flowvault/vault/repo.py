@@ -87,6 +87,7 @@ class Vault:
         # these are staged, never a file someone else put or edited under snapshots/ (issue 18).
         self.claimed: set[str] = set()
         self.unclaimed: list[str] = []  # what the last claimed_only commit left out: files flowvault did not write
+        self.rewrote = False  # a write changed a file: with nothing to commit, it put back what HEAD holds
 
     # --- opening -----------------------------------------------------------------------------------------------
 
@@ -179,6 +180,7 @@ class Vault:
         """Write snapshots/<rel> atomically; True if its content changed (an unchanged file is not touched)."""
         changed = self.files.write(rel, data)
         self.claim(rel)
+        self.rewrote = self.rewrote or changed
         return changed
 
     def remove(self, rel: str | os.PathLike) -> bool:
@@ -363,6 +365,8 @@ class Vault:
         with self._temp_index() as env:
             changes = self._stage(env, head, claimed_only)
             if not changes:
+                if claimed_only and self.rewrote and head:
+                    self._sync_user_index()  # a hand edit staged in the user's index was put back on disk
                 return None, []
             text = message(changes) if callable(message) else message
             tree = self._git("write-tree", env=env)
