@@ -156,7 +156,8 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
     def write_files(entry: Entry, slug: str) -> dict:
         """Write one flow's (or workflow's) files; its index.json record."""
         paths = item_paths(root, kind, nested, slug, entry.files)
-        if entry.id in prev and entry.id not in damaged and entry.parent not in damaged:  # e.g. DaVinci: a rewrite by the service alone keeps the stored flow.json
+        # e.g. DaVinci: a rewrite by the service alone keeps the stored flow.json (never a damaged one)
+        if entry.id in prev and entry.id not in damaged and entry.parent not in damaged:
             for fname in settled:
                 if fname in entry.files:
                     entry.files[fname] = source.settle(fname, vault.read(paths[fname]), entry.files[fname])

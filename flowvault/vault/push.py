@@ -99,7 +99,7 @@ def _replay(vault, env: dict[str, str], sha: str, parent: str, onto: str, theirs
                      strip_newline_in_stdout=False)
     fields = [f for f in raw.split("\0") if f]
     entries = []  # (":oldmode newmode oldsha newsha status", path)
-    for meta, path in zip(fields[0::2], fields[1::2]):
+    for meta, path in zip(fields[0::2], fields[1::2], strict=True):
         if path in theirs:
             raise VaultError(f"push to {remote}: {path} was changed both here and on the remote; nothing was "
                              f"pushed, the backup is committed locally; merge by hand, then push")

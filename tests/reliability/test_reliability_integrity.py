@@ -138,7 +138,8 @@ def test_two_clones_backing_up_different_sources_push_to_one_remote_at_once(tmp_
     with Sandbox(port=0) as sb:
         first = make_vault(tmp_path / "first", sb)
         toml = (first / "flowvault.toml").read_text("utf-8")
-        (first / "flowvault.toml").write_text(toml.replace('[vault]\npath = "."', '[vault]\npath = "."\nremote = "origin"'))
+        toml = toml.replace('[vault]\npath = "."', '[vault]\npath = "."\nremote = "origin"')
+        (first / "flowvault.toml").write_text(toml)
         assert 'remote = "origin"' in (first / "flowvault.toml").read_text("utf-8")
         git(first, "add", "flowvault.toml")
         git(first, "commit", "-q", "-m", "vault config")
