@@ -6,7 +6,9 @@ longer has; write index.json last. Then one commit of snapshots/ for the whole r
 NOTHING LOST: an item that failed keeps its previous files and index entry, is named on stderr and in the commit
 message, and the run ends with PartialBackupError (exit 4) after committing the rest. A failed listing deletes
 nothing. A run killed at any moment leaves the last commit intact; the next run re-exports whatever the stale
-index.json does not vouch for and commits the whole working tree of snapshots/.
+index.json does not vouch for. Every file kept as unchanged is checked against the hash index.json recorded (a
+damaged one is re-exported), and the commit stages only what the run wrote or checked (Vault.claim): a file under
+snapshots/ that flowvault did not write is named, not committed (issue 18).
 
 index.json is read and written through flowvault.backup.index; the records a run returns and its commit message
 are in flowvault.backup.records.

@@ -6,7 +6,10 @@ Guarantees (DESIGN.md "The vault"):
 - a commit contains only snapshots/ paths and is built in a temporary index (GIT_INDEX_FILE), so whatever the user
   has staged elsewhere stays staged and uncommitted; git hooks do not run (commit-tree, not `git commit`);
 - one commit per run that changed something, none when nothing changed; the commit happens last, so a run killed
-  at any moment leaves the last commit intact, and the next run commits the whole working tree of snapshots/;
+  at any moment leaves the last commit intact; a backup stages only the paths it claimed (wrote, removed, or checked
+  against index.json), never a file someone else put or edited under snapshots/ (issue 18);
+- the user's index follows HEAD after a commit; a run killed between the two leaves INDEX_PENDING, and the next
+  run that takes the lock finishes the job;
 - a lock file inside .git/ keeps two runs on one vault apart: the second waits up to a bound, then fails clearly.
 """
 
