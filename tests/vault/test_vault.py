@@ -310,3 +310,17 @@ def test_snapshot_files_follow_the_umask_like_files_git_writes(tmp_path):
     finally:
         os.umask(old)
     assert (vault.snapshots / "src" / "index.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_backup_needs_a_branch_to_commit_onto(repo):
+    vault = Vault.open(repo)
+    branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    assert vault.branch() == branch
+    git(repo, "checkout", "-q", "--detach")
+    with pytest.raises(VaultError, match="detached HEAD at [0-9a-f]{12}; check out the branch"):
+        Vault.open(repo).branch()
+    git(repo, "symbolic-ref", "HEAD", "refs/remotes/origin/unborn")  # an unborn ref that no branch is
+    with pytest.raises(VaultError, match="HEAD points at refs/remotes/origin/unborn, which is not a branch"):
+        Vault.open(repo).branch()
+    git(repo, "checkout", "-q", "--orphan", "fresh")  # an unborn branch, checked out: the first backup's case
+    assert Vault.open(repo).branch() == "fresh"
