@@ -183,7 +183,8 @@ class Vault:
         """Write snapshots/<rel> atomically; True if its content changed (an unchanged file is not touched)."""
         changed = self.files.write(rel, data)
         self.claim(rel)
-        self.rewrote = self.rewrote or changed
+        if changed:  # only ever set (sources write side by side: no read-modify-write)
+            self.rewrote = True
         return changed
 
     def remove(self, rel: str | os.PathLike) -> bool:
@@ -392,9 +393,7 @@ class Vault:
         behind (INDEX_PENDING): else `git status` shows the backup reversed and a plain `git commit` undoes it."""
         try:
             what = (self.git_dir / INDEX_PENDING).read_text("utf-8").strip()
-        except (FileNotFoundError, UnicodeDecodeError):
-            return
-        except OSError:
+        except (OSError, UnicodeDecodeError):  # none (the usual case), or unreadable: nothing to finish
             return
         log.info("finishing the git index update of an interrupted run")
         if what == "reset":
