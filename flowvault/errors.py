@@ -79,6 +79,11 @@ class VaultError(FlowvaultError):
     exit_status = ExitStatus.REMOTE
 
 
+class VaultCorruptError(VaultError):
+    """A file or git object of the vault cannot be read (a corrupt object, an unparsable snapshot file): the message
+    names the file and the commit."""
+
+
 # --- the command ran but the outcome is not a success ------------------------------------------------------
 
 

@@ -46,3 +46,12 @@ def test_every_example_runs_flowvault_with_timeouts():
         workflow = yaml.safe_load(path.read_text())
         for name, job in workflow["jobs"].items():
             assert "timeout-minutes" in job, f"{path.name}:{name} has no timeout"
+
+
+def test_the_nightly_backup_runs_its_environments_side_by_side():
+    """`backup --push` replays onto a moved remote (issue 18): the matrix needs no max-parallel: 1 any more."""
+    workflow = yaml.safe_load((EXAMPLES[0].parent / "nightly-backup.yml").read_text())
+    strategy = workflow["jobs"]["backup"]["strategy"]
+    assert strategy.get("max-parallel", len(strategy["matrix"]["source"])) > 1
+    run = next(step["run"] for step in _steps(workflow) if "flowvault backup" in step.get("run", ""))
+    assert "--push" in run and "git pull" not in run

@@ -13,6 +13,7 @@ from pathlib import Path
 from flowvault.backup.index import (
     FORMAT,
     INDEX,
+    damaged_files,
     is_stale,
     item_paths,
     load_index,
@@ -61,6 +62,20 @@ def stored_reader(vault_dir, root: str):
             return None
 
     return read
+
+
+def _verify_kept(vault, root, kind, nested, prev, listed, todo_ids, final) -> dict[str, list[str]]:
+    """{id of a listed item to re-export: its damaged paths}: every file kept as it is (an unchanged item's, an
+    embedded subflow's) must be what index.json recorded; a damaged subflow's parent is re-exported."""
+    damaged: dict[str, list[str]] = {}
+    for item_id, entry in prev.items():
+        owner = item_id if item_id in listed else entry.get("parent")
+        if owner not in listed or owner in todo_ids or (item_id not in listed and item_id not in final):
+            continue
+        bad = damaged_files(vault, root, kind, nested, entry)
+        if bad:
+            damaged.setdefault(owner, []).extend(bad)
+    return damaged
 
 
 def backup_source(vault, source, report: SourceReport, started: tuple, *, redactor, full: bool, jobs: int,
@@ -123,6 +138,8 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
 
     present = set(vault.list_files(f"{root}/{kind}"))  # one listing, not a path check per file (~10 ms / 300)
     todo = [it for i, it in sorted(listed.items()) if full or is_stale(present, prev.get(i), it, root, kind, nested)]
+    damaged = _verify_kept(vault, root, kind, nested, prev, listed, {it.id for it in todo}, final)
+    todo += [listed[i] for i in sorted(damaged)]
     todo_ids = {it.id for it in todo}
     for item_id in listed:
         if item_id in prev and item_id not in todo_ids:
@@ -139,7 +156,8 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
     def write_files(entry: Entry, slug: str) -> dict:
         """Write one flow's (or workflow's) files; its index.json record."""
         paths = item_paths(root, kind, nested, slug, entry.files)
-        if entry.id in prev:  # e.g. DaVinci: a rewrite by the service alone keeps the stored flow.json
+        # e.g. DaVinci: a rewrite by the service alone keeps the stored flow.json (never a damaged one)
+        if entry.id in prev and entry.id not in damaged and entry.parent not in damaged:
             for fname in settled:
                 if fname in entry.files:
                     entry.files[fname] = source.settle(fname, vault.read(paths[fname]), entry.files[fname])
@@ -201,6 +219,11 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
                     future.cancel()
                 raise
 
+    for item_id, paths in sorted(damaged.items()):
+        how = "could not be re-exported (see below); left out of the commit" if item_id in failed_ids else \
+            "restored from the service"
+        for path in paths:
+            ui.info(f"snapshots/{path}: damaged on disk, {how}")
     for item_id in removed_ids:
         entry = prev[item_id]
         for path in item_paths(root, kind, nested, entry["slug"], entry.get("files") or {}).values():

@@ -6,7 +6,9 @@ longer has; write index.json last. Then one commit of snapshots/ for the whole r
 NOTHING LOST: an item that failed keeps its previous files and index entry, is named on stderr and in the commit
 message, and the run ends with PartialBackupError (exit 4) after committing the rest. A failed listing deletes
 nothing. A run killed at any moment leaves the last commit intact; the next run re-exports whatever the stale
-index.json does not vouch for and commits the whole working tree of snapshots/.
+index.json does not vouch for. Every file kept as unchanged is checked against the hash index.json recorded (a
+damaged one is re-exported), and the commit stages only what the run wrote or checked (Vault.claim): a file under
+snapshots/ that flowvault did not write is named, not committed (issue 18).
 
 index.json is read and written through flowvault.backup.index; the records a run returns and its commit message
 are in flowvault.backup.records.
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from flowvault.backup.export import backup_source, start, stored_reader
 from flowvault.backup.records import BackupResult, SourceReport, commit_message, item_labels
-from flowvault.errors import ConfigError, FlowvaultError, PartialBackupError, UsageError, first_line
+from flowvault.errors import ConfigError, FlowvaultError, PartialBackupError, UsageError, VaultError, first_line
 from flowvault.sources.base import in_place
 from flowvault.ui import UI
 from flowvault.vault.slug import slugify
@@ -134,6 +136,8 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
 
             vault = Vault.open(vault_dir)
             _refuse_key_file_inside(key_file, vault)
+            if commit:
+                vault.branch()  # a detached HEAD is refused before any export (issue 18)
         except BaseException:
             _abandon(made)
             raise
@@ -147,7 +151,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                     backup_source(vault, source, report, started, redactor=redactor, full=full, jobs=jobs, ui=ui,
                                    workers=workers, stop=stop)
                 except (FlowvaultError, OSError) as e:
-                    if isinstance(e, UsageError):
+                    if isinstance(e, (UsageError, VaultError)):  # the vault, not the source, failed: exit 3
                         raise
                     report.error = first_line(e)
                     ui.info(f"{name}: FAILED, nothing of it changed: {report.error}")
@@ -176,8 +180,10 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
             workers.close(wait=False)  # no export is left: the workers end while the commit runs
             every_source_failed = all(report.error for report in result.sources)
             if commit and not every_source_failed:  # nothing was exported: nothing to commit (not even a .gitkeep)
-                sha, changes = vault.commit(lambda ch: commit_message(ch, result, item_labels(vault, ch), message))
+                sha, changes = vault.commit(lambda ch: commit_message(ch, result, item_labels(vault, ch), message),
+                                            claimed_only=True)
                 result.commit, result.changes, result.committed = sha, changes, sha is not None
+                _report_unclaimed(vault.unclaimed, ui)
             else:
                 vault.sync()  # durable even uncommitted (Vault.commit syncs itself)
                 result.changes = vault.pending_changes()
@@ -201,6 +207,14 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
         error.result = result
         raise error
     return result
+
+
+def _report_unclaimed(paths: list[str], ui: UI, shown: int = 5) -> None:
+    """Name the files under snapshots/ that the commit left out: flowvault did not write them (issue 18)."""
+    for path in paths[:shown]:
+        ui.warn(f"snapshots/{path}: not written by flowvault (added or edited by hand); left out of the commit")
+    if len(paths) > shown:
+        ui.warn(f"and {len(paths) - shown} more file(s) under snapshots/ not written by flowvault; see `git status`")
 
 
 @contextlib.contextmanager

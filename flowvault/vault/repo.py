@@ -6,7 +6,10 @@ Guarantees (DESIGN.md "The vault"):
 - a commit contains only snapshots/ paths and is built in a temporary index (GIT_INDEX_FILE), so whatever the user
   has staged elsewhere stays staged and uncommitted; git hooks do not run (commit-tree, not `git commit`);
 - one commit per run that changed something, none when nothing changed; the commit happens last, so a run killed
-  at any moment leaves the last commit intact, and the next run commits the whole working tree of snapshots/;
+  at any moment leaves the last commit intact; a backup stages only the paths it claimed (wrote, removed, or checked
+  against index.json), never a file someone else put or edited under snapshots/ (issue 18);
+- the user's index follows HEAD after a commit; a run killed between the two leaves INDEX_PENDING, and the next
+  run that takes the lock finishes the job;
 - a lock file inside .git/ keeps two runs on one vault apart: the second waits up to a bound, then fails clearly.
 """
 
@@ -26,7 +29,7 @@ from pathlib import Path, PurePosixPath
 import filelock
 import git
 
-from flowvault.errors import NoVaultError, VaultError
+from flowvault.errors import NoVaultError, VaultCorruptError, VaultError
 from flowvault.vault.files import SNAPSHOTS, TMP_MARK, SnapshotFiles
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,10 @@ log = logging.getLogger(__name__)
 INDEX_PREFIX = "flowvault-index-"  # temporary git index files inside .git/
 STAT_CACHE = "flowvault-stat-index"  # the last commit's temp index, kept for its stat data (Vault._stage)
 LOCK_NAME = "flowvault.lock"
+# Written before HEAD moves and removed once the user's index follows it: a run killed in between leaves it, and the
+# next run finishes the job (issue 18). "reset": reset snapshots/ in the index to HEAD; a sha: the old HEAD of a
+# rebase before push, whose working tree is moved to HEAD (`git read-tree -m -u <old> HEAD`).
+INDEX_PENDING = "flowvault-pending-index"
 DEFAULT_LOCK_TIMEOUT = 60.0
 _ZERO = "0" * 40
 
@@ -81,6 +88,11 @@ class Vault:
         self._hasher: subprocess.Popen | None | bool = None  # see _prehash; False once it failed
         self._hash_lock = threading.Lock()
         self.files = SnapshotFiles(self.snapshots, on_written=self._prehash)
+        # Paths (relative to snapshots/) this run wrote, removed or verified: with commit(claimed_only=True) only
+        # these are staged, never a file someone else put or edited under snapshots/ (issue 18).
+        self.claimed: set[str] = set()
+        self.unclaimed: list[str] = []  # what the last claimed_only commit left out: files flowvault did not write
+        self.rewrote = False  # a write changed a file: with nothing to commit, it put back what HEAD holds
 
     # --- opening -----------------------------------------------------------------------------------------------
 
@@ -137,6 +149,7 @@ class Vault:
             ) from e
         try:
             self.clean_stale()
+            self._finish_index_update()
             yield
         finally:
             lock.release()
@@ -170,11 +183,23 @@ class Vault:
 
     def write(self, rel: str | os.PathLike, data: bytes | str) -> bool:
         """Write snapshots/<rel> atomically; True if its content changed (an unchanged file is not touched)."""
-        return self.files.write(rel, data)
+        changed = self.files.write(rel, data)
+        self.claim(rel)
+        if changed:  # only ever set (sources write side by side: no read-modify-write)
+            self.rewrote = True
+        return changed
 
     def remove(self, rel: str | os.PathLike) -> bool:
         """Delete snapshots/<rel> (a file or a folder); True if something was there."""
+        if self.file(rel).is_dir():
+            self.claimed.update(self.list_files(rel))
+        self.claim(rel)
         return self.files.remove(rel)
+
+    def claim(self, rel: str | os.PathLike) -> None:
+        """Vouch for snapshots/<rel> as flowvault's (written, removed, or checked against index.json): a
+        claimed_only commit stages it."""
+        self.claimed.add(str(rel).replace("\\", "/"))
 
     def list_files(self, rel: str | os.PathLike = "") -> list[str]:
         """Files under snapshots/<rel> in the working tree, as paths relative to snapshots/, sorted."""
@@ -234,6 +259,17 @@ class Vault:
             stderr = (e.stderr or "").strip().replace("\n", " ")
             raise VaultError(f"git {args[0]} failed in {self.root}: {stderr or e}") from e
 
+    def _git_input(self, args: list[str], data: bytes, env: dict[str, str] | None = None) -> str:
+        """`git ARGS` with `data` on its stdin; its stdout (VaultError with git's first line if it fails)."""
+        try:
+            done = subprocess.run(["git", *args], cwd=self.root, input=data, env=env, capture_output=True)
+        except OSError as e:
+            raise VaultError(f"git {args[0]} could not run in {self.root}: {e}") from e
+        if done.returncode:
+            stderr = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise VaultError(f"git {args[0]} failed in {self.root}: {stderr[0] if stderr else done.returncode}")
+        return done.stdout.decode("utf-8", "replace")
+
     def _identity_env(self) -> dict[str, str]:
         """Author/committer defaults for CI runners with no git identity (git would refuse to commit)."""
         env: dict[str, str] = {}
@@ -248,7 +284,7 @@ class Vault:
         return env
 
     @contextlib.contextmanager
-    def _temp_index(self) -> Iterator[dict[str, str]]:
+    def _temp_index(self, keep: bool = True) -> Iterator[dict[str, str]]:
         fd, index = tempfile.mkstemp(prefix=INDEX_PREFIX, dir=self.git_dir)
         os.close(fd)
         os.unlink(index)  # git wants to create it; an empty file is "index file smaller than expected"
@@ -257,17 +293,23 @@ class Vault:
             yield env
         finally:
             try:  # kept for the next run's _stage: its stat data spares git re-hashing unchanged files
+                if not keep:
+                    raise OSError("not kept")
                 os.replace(index, self.git_dir / STAT_CACHE)
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(index)
 
-    def _stage(self, env: dict[str, str], head: str | None) -> list[PathChange]:
-        """Fill the temp index with HEAD's tree plus the working tree of snapshots/; the snapshot changes."""
+    def _stage(self, env: dict[str, str], head: str | None, claimed_only: bool = False) -> list[PathChange]:
+        """Fill the temp index with HEAD's tree plus the working tree of snapshots/ (with `claimed_only`, only of
+        the claimed paths); the snapshot changes."""
         self._stop_prehash()
         if head and not self._read_tree_keeping_stat(env, head):
             self._git("read-tree", head, env=env)
-        self._git("add", "--all", "--", self.prefix, env=env)
+        if claimed_only:
+            self._stage_claimed(env)
+        else:
+            self._git("add", "--all", "--", self.prefix, env=env)
         if head:
             out = self._git("diff", "--cached", "--no-renames", "--name-status", "-z", head, "--", self.prefix,
                             env=env, strip_newline_in_stdout=False)
@@ -302,28 +344,86 @@ class Vault:
                 os.unlink(index)
             return False
 
+    def _stage_claimed(self, env: dict[str, str]) -> None:
+        """Stage the claimed paths (a missing one as deleted), then list in self.unclaimed the files under
+        snapshots/ that differ from what is staged: someone else's, left out of the commit."""
+        base = "" if self.prefix == "." else self.prefix + "/"
+        claimed = sorted(self.claimed | ({".gitkeep"} if (self.snapshots / ".gitkeep").is_file() else set()))
+        if claimed:
+            self._git_input(["update-index", "--add", "--remove", "-z", "--stdin"],
+                            b"".join(os.fsencode(base + p) + b"\0" for p in claimed), env=env)
+        out = self._git("ls-files", "-z", "--others", "--modified", "--exclude-standard", "--", self.prefix,
+                        env=env, strip_newline_in_stdout=False)
+        self.unclaimed = sorted({p[len(base):] for p in out.split("\0") if p})
+
     def pending_changes(self) -> list[PathChange]:
         """What a commit now would contain: the snapshots/ paths that differ from HEAD."""
         with self._temp_index() as env:
             return self._stage(env, self.head())
 
-    def commit(self, message: str | Callable[[list[PathChange]], str]) -> tuple[str | None, list[PathChange]]:
+    def commit(self, message: str | Callable[[list[PathChange]], str], *,
+               claimed_only: bool = False) -> tuple[str | None, list[PathChange]]:
         """(sha, changes): commit the snapshots/ changes (only those) with `message` (or message(changes));
-        sha is None and nothing is committed when nothing changed."""
+        sha is None and nothing is committed when nothing changed. `claimed_only`: only the claimed paths (see
+        `claim`); the files under snapshots/ left out are in self.unclaimed."""
         self.sync()  # every file this run wrote is on disk before a commit records it (see vaultfiles._Syncer)
         head = self.head()
         with self._temp_index() as env:
-            changes = self._stage(env, head)
+            changes = self._stage(env, head, claimed_only)
             if not changes:
+                if claimed_only and self.rewrote and head:
+                    self._sync_user_index()  # a hand edit staged in the user's index was put back on disk
                 return None, []
             text = message(changes) if callable(message) else message
             tree = self._git("write-tree", env=env)
             parents = ["-p", head] if head else []
             sha = self._git("commit-tree", tree, *parents, "-m", text, env={**env, **self._identity_env()})
             # Compare-and-swap: if HEAD moved since we read it (a user's commit), fail rather than lose theirs.
+            self._index_pending("reset")
             self._git("update-ref", "-m", f"flowvault: {text.splitlines()[0]}", "HEAD", sha, head or _ZERO)
         self._sync_user_index()
         return sha, changes
+
+    def _index_pending(self, what: str) -> None:
+        """Note, before HEAD moves, how the user's index must follow it (INDEX_PENDING), durably."""
+        from flowvault.vault.files import atomic_write
+
+        atomic_write(self.git_dir / INDEX_PENDING, what.encode())
+
+    def _finish_index_update(self) -> None:
+        """Make the user's index (and, after a rebase, the working tree) follow HEAD where a killed run left them
+        behind (INDEX_PENDING): else `git status` shows the backup reversed and a plain `git commit` undoes it."""
+        try:
+            what = (self.git_dir / INDEX_PENDING).read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError):  # none (the usual case), or unreadable: nothing to finish
+            return
+        log.info("finishing the git index update of an interrupted run")
+        if what == "reset":
+            self._sync_user_index()
+        else:
+            self._follow_head(what)
+
+    def _follow_head(self, old: str) -> None:
+        """Move the user's index and working tree from commit `old` to HEAD as a fast-forward would (two-way
+        read-tree: what the user changed elsewhere stays)."""
+        try:
+            self.repo.git.execute(["git", "read-tree", "-m", "-u", old, "HEAD"])
+        except git.GitCommandError as e:
+            self._index_warning(e, f"git read-tree -m -u {old[:12]} HEAD")
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.git_dir / INDEX_PENDING)
+
+    def _index_warning(self, error: git.GitCommandError, fix: str) -> None:
+        stderr = (error.stderr or "").strip()
+        lock = self.git_dir / "index.lock"
+        if "index.lock" in stderr:
+            log.warning("flowvault: warning: git's index is locked (%s exists): if no git command is running, "
+                        "delete it; the next backup then updates the index (or run `%s`)", lock, fix)
+        else:
+            first = next((line for line in stderr.splitlines() if line.strip()), str(error))
+            log.warning("flowvault: warning: the backup is committed, but the git index was not updated (%s); "
+                        "run `%s`", first.strip(), fix)
 
     def _sync_user_index(self) -> None:
         # The user's own index still holds the old snapshots/ entries; left alone, `git status` would show the
@@ -336,24 +436,40 @@ class Vault:
             except git.GitCommandError:  # an older git: the same reset, refreshed
                 self.repo.git.execute(["git", "reset", "-q", "HEAD", "--", self.prefix])
         except git.GitCommandError as e:
-            log.warning("committed, but could not refresh the git index for %s (%s); run `git reset -- %s`",
-                        self.prefix, (e.stderr or "").strip(), self.prefix)
+            self._index_warning(e, f"git reset -q HEAD -- {self.prefix}")
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.git_dir / INDEX_PENDING)
 
     def push(self, remote: str | None) -> None:
-        """Push HEAD to `remote` (its branch of the same name); VaultError if rejected (the local commit stays)."""
+        """Push HEAD to `remote` (its branch of the same name), replaying the local commits onto the remote branch
+        when it moved (flowvault.vault.push); VaultError naming git's reason if refused (the local commit stays)."""
         if not remote:
             raise VaultError("--push: no [vault].remote configured; add remote = \"origin\" to [vault]")
         if remote not in [r.name for r in self.repo.remotes]:
             valid = ", ".join(r.name for r in self.repo.remotes) or "none"
             raise VaultError(f"--push: the vault has no git remote {remote!r} (remotes: {valid})")
+        from flowvault.vault.push import push
+
+        push(self, remote)
+
+    def branch(self) -> str:
+        """The name of the checked-out branch (born or not); VaultError on a detached HEAD, or a HEAD that names
+        something else than a branch: a backup must not commit where no branch keeps it (issue 18)."""
         try:
-            self.repo.git.execute(["git", "push", "--porcelain", remote, "HEAD"])
-        except git.GitCommandError as e:
-            stderr = (e.stderr or "").strip().splitlines()
-            reason = stderr[-1] if stderr else str(e)
-            raise VaultError(
-                f"push to {remote} was rejected ({reason}); the backup is committed locally: pull, then push again"
-            ) from e
+            ref = self.repo.head.reference
+        except TypeError:  # GitPython: "HEAD is a detached symbolic reference"
+            sha = self.head()
+            at = f" at {sha[:12]}" if sha else ""
+            raise VaultError(f"the vault {self.root} has a detached HEAD{at}; check out the branch that backups go "
+                             f"to (e.g. `git switch main`), then run again") from None
+        except (ValueError, OSError) as e:
+            raise VaultError(f"the vault {self.root}: cannot read HEAD ({e}); check the repository with "
+                             f"`git status`") from e
+        if not ref.path.startswith("refs/heads/"):
+            raise VaultError(f"the vault {self.root}: HEAD points at {ref.path}, which is not a branch; check out "
+                             f"the branch that backups go to (e.g. `git switch main`), then run again")
+        return ref.path[len("refs/heads/"):]
 
     # --- reading history (for diff / log / show / restore) -----------------------------------------------------
 
@@ -372,13 +488,32 @@ class Vault:
             tree = commit.tree / repo_prefix if repo_prefix else commit.tree
         except KeyError:
             return {}
-        if tree.type == "blob":
-            return {PurePosixPath(repo_prefix).name: tree.data_stream.read()}
-        out: dict[str, bytes] = {}
-        for item in tree.traverse():
-            if item.type == "blob":
-                out[PurePosixPath(item.path).relative_to(repo_prefix or ".").as_posix()] = item.data_stream.read()
-        return out
+        reading = repo_prefix or None  # the file being read, for the message if its object is damaged
+        try:
+            if tree.type == "blob":
+                return {PurePosixPath(repo_prefix).name: tree.data_stream.read()}
+            out: dict[str, bytes] = {}
+            for item in tree.traverse():
+                if item.type == "blob":
+                    reading = item.path
+                    out[PurePosixPath(item.path).relative_to(repo_prefix or ".").as_posix()] = item.data_stream.read()
+                    reading = repo_prefix or None
+            return out
+        except (ValueError, git.GitError, OSError) as e:  # a missing or corrupt object (issue 18)
+            raise VaultCorruptError(self._corrupt(commit.hexsha, reading, e)) from e
+
+    def _corrupt(self, sha: str, path: str | None, error: BaseException) -> str:
+        where = f"{path or 'the tree'} at commit {sha[:12]}"
+        detail = " ".join(str(error).split())[:160]
+        return (f"{where}: a git object of the vault cannot be read ({detail}); the repository is damaged: run "
+                f"`git fsck`, or restore .git from a clone")
+
+    def sha_of(self, ref: str) -> str:
+        """The commit sha `ref` names, or `ref` itself if it names none (for messages)."""
+        try:
+            return self.repo.commit(ref).hexsha
+        except (git.BadName, ValueError, git.GitCommandError):
+            return ref
 
     def history(self, paths: list[str] | None = None, n: int | None = None, ref: str = "HEAD") -> list[LogEntry]:
         """Like `log`, each entry also naming its parents and the snapshots/ paths it changed against its first

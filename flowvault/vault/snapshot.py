@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from flowvault.errors import InputError, UsageError, VaultError
+from flowvault.errors import InputError, UsageError, VaultCorruptError, VaultError
 
 FLOW_FILES = ("flow.json", "layout.json", "meta.json")
 BPMN_SUFFIX = ".bpmn20.xml"
@@ -216,15 +216,25 @@ def load_ref(vault, ref: str) -> Snapshot:
     """The snapshots/ tree of the vault at git `ref`, read from git objects (no checkout)."""
     try:
         files = vault.read_tree(ref)
+    except VaultCorruptError:
+        raise
     except VaultError as e:
         raise UsageError(f"{ref!r} is not a file, a folder or a commit of the vault {vault.path}") from e
-    return from_files(files, ref)
+    try:
+        return from_files(files, ref)
+    except InputError as e:  # a committed file that does not parse: the vault is damaged, not the input (exit 3)
+        raise VaultCorruptError(f"snapshots/{e} at commit {vault.sha_of(ref)[:12]} ({ref}); the commit holds a "
+                                f"damaged file: run `flowvault backup --full` to commit a whole copy") from e
 
 
 def load_worktree(vault) -> Snapshot:
     """The vault's working tree of snapshots/."""
     root = Path(vault.snapshots)
-    return from_files(_read_dir(root) if root.is_dir() else {}, "working tree")
+    try:
+        return from_files(_read_dir(root) if root.is_dir() else {}, "working tree")
+    except InputError as e:
+        raise VaultCorruptError(f"snapshots/{e} in the working tree; run `flowvault backup` to restore it from the "
+                                f"service") from e
 
 
 def unit_files(rel: str) -> list[str]:
@@ -259,6 +269,8 @@ def load_changed(read, ref: str | None, changed: list[str]) -> Snapshot:
 def has_parent(vault, ref: str) -> bool:
     try:
         vault.read_tree(f"{ref}~1", prefix="")
+    except VaultCorruptError:
+        raise
     except VaultError:
         return False
     return True

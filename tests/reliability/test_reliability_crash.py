@@ -128,3 +128,86 @@ def test_a_second_backup_fails_clearly_when_the_lock_is_held_too_long_and_waits_
     assert_history_whole(vault)
     assert git(vault, "status", "--porcelain", "--", "snapshots") == ""  # git's own index is not corrupted either
     assert snapshot_tree(vault) == clean_run(tmp_path)
+
+
+def git_that_kills_its_caller_on(tmp_path, subcommand: str) -> dict[str, str]:
+    """The environment of a run whose `git <subcommand>` kills flowvault (kill -9) instead of running: the moment
+    between two git calls, reproduced exactly (issue 18)."""
+    import os
+    import shutil
+
+    real = shutil.which("git")
+    bin_dir = tmp_path / f"kill-on-{subcommand}"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "git").write_text(
+        "#!/bin/sh\n"
+        f'for a in "$@"; do case "$a" in -*) ;; {subcommand}) kill -9 $PPID; sleep 5; exit 1;; *) break;; esac; done\n'
+        f'exec {real} "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def edit_a_flow(sb, vault, text):
+    flow_id = sorted(index(vault)["flows"])[0]
+    call(sb.url, "POST", f"/_sandbox/flows/{flow_id}/edit", {"/description": text})
+    return index(vault)["flows"][flow_id]["slug"]
+
+
+@pytest.mark.parametrize("moment", ["reset", "update-ref", "commit-tree"])
+def test_a_kill_between_the_branch_moving_and_the_index_reset_is_finished_by_the_next_run(tmp_path, moment):
+    with Sandbox(port=0) as sb:
+        vault = make_vault(tmp_path / "vault", sb)
+        assert cli_run(vault, "backup").exit_code == 0
+        slug = edit_a_flow(sb, vault, "edited before the kill")
+        killed = subprocess.run(flowvault_cmd("--config", str(vault / "flowvault.toml"), "backup"),
+                                env=subprocess_env(**git_that_kills_its_caller_on(tmp_path, moment)),
+                                capture_output=True, text=True, timeout=120)
+        assert killed.returncode == -9, killed.stderr
+        result = cli_run(vault, "backup")
+        assert result.exit_code == 0, result.output
+    assert git(vault, "status", "--porcelain", "--", "snapshots") == ""
+    assert "edited before the kill" in committed_tree(vault)[f"davinci/flows/{slug}/flow.json"].decode()
+    assert_history_whole(vault)
+
+
+def test_a_stale_index_lock_is_one_line_and_the_next_run_finishes_the_job(tmp_path):
+    with Sandbox(port=0) as sb:
+        vault = make_vault(tmp_path / "vault", sb)
+        assert cli_run(vault, "backup").exit_code == 0
+        slug = edit_a_flow(sb, vault, "edited while git's index was locked")
+        lock = vault / ".git" / "index.lock"
+        lock.write_bytes(b"")  # left by a git killed mid-write
+        locked = subprocess.run(flowvault_cmd("--config", str(vault / "flowvault.toml"), "backup"),
+                                env=subprocess_env(), capture_output=True, text=True, timeout=120)
+        assert locked.returncode == 0, locked.stderr
+        warnings = [line for line in locked.stderr.splitlines() if "index.lock" in line or "Another git" in line]
+        assert len(warnings) == 1 and str(lock) in warnings[0] and "delete it" in warnings[0], locked.stderr
+        assert "Another git process" not in locked.stderr
+        lock.unlink()
+        result = cli_run(vault, "backup")
+        assert result.exit_code == 0, result.output
+    assert git(vault, "status", "--porcelain", "--", "snapshots") == ""
+    assert "index was locked" in committed_tree(vault)[f"davinci/flows/{slug}/flow.json"].decode()
+
+
+@pytest.mark.chaos
+@pytest.mark.parametrize("moment", ["hash-object", "read-tree", "update-index", "ls-files", "write-tree",
+                                    "commit-tree", "update-ref", "reset"])
+def test_chaos_kills_at_every_git_moment_of_the_commit_one_after_another(tmp_path, moment):
+    """Each git call of the commit in turn is where the run dies, three times in a row with edits between; one
+    plain run then leaves the vault as a clean backup leaves it."""
+    with Sandbox(port=0) as sb:
+        vault = make_vault(tmp_path / "vault", sb)
+        assert cli_run(vault, "backup").exit_code == 0
+        env = subprocess_env(**git_that_kills_its_caller_on(tmp_path, moment))
+        for i in range(3):
+            slug = edit_a_flow(sb, vault, f"edit {i} before a kill at {moment}")
+            subprocess.run(flowvault_cmd("--config", str(vault / "flowvault.toml"), "backup"), env=env,
+                           capture_output=True, text=True, timeout=120)
+            assert_history_whole(vault)
+        result = cli_run(vault, "backup")
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.output
+    assert git(vault, "status", "--porcelain", "--", "snapshots") == ""
+    assert f"edit 2 before a kill at {moment}" in committed_tree(vault)[f"davinci/flows/{slug}/flow.json"].decode()
+    assert committed_tree(vault) == snapshot_tree(vault)

@@ -213,26 +213,65 @@ def test_second_run_gets_the_lock_when_the_first_finishes(repo):
         holder.wait()
 
 
-def test_push_rejected_keeps_the_local_commit(repo, tmp_path):
+def _remote_with_a_push_from_elsewhere(repo, tmp_path, path="x", text="x"):
+    """A bare remote of `repo`, then another clone pushes a commit of `path` to it."""
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(repo, "remote", "add", "origin", str(remote))
     git(repo, "push", "-q", "origin", "HEAD")
-    # Someone else pushes first.
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", str(remote), str(other))
-    (other / "x").write_text("x")
-    git(other, "add", "x")
+    (other / path).parent.mkdir(parents=True, exist_ok=True)
+    (other / path).write_text(text)
+    git(other, "add", path)
     git(other, "commit", "-q", "-m", "theirs")
     git(other, "push", "-q", "origin", "HEAD")
+    return remote
+
+
+def test_push_onto_a_remote_that_moved_replays_the_backup_on_top(repo, tmp_path):
+    remote = _remote_with_a_push_from_elsewhere(repo, tmp_path, "snapshots/other/index.json", "{}\n")
     vault = Vault.open(repo)
     vault.write("s/a.json", "1\n")
     sha, _ = vault.commit("backup")
-    with pytest.raises(VaultError, match="committed locally"):
+    vault.push("origin")
+    branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    pushed = git(remote, "rev-parse", branch).strip()
+    assert vault.head() == pushed != sha  # replayed: a new commit on top of theirs, same message, same change
+    assert git(repo, "log", "-2", "--format=%s", pushed).split("\n")[:2] == ["backup", "theirs"]
+    assert git(repo, "show", "--name-only", "--format=", pushed).split() == ["snapshots/s/a.json"]
+    # The working tree and the user's index followed: their file is here, nothing shows in `git status`.
+    assert (repo / "snapshots" / "other" / "index.json").read_text() == "{}\n"
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_push_stops_and_says_so_when_both_sides_changed_one_file(repo, tmp_path):
+    _remote_with_a_push_from_elsewhere(repo, tmp_path, "snapshots/s/a.json", "theirs\n")
+    vault = Vault.open(repo)
+    vault.write("s/a.json", "1\n")
+    sha, _ = vault.commit("backup")
+    with pytest.raises(VaultError, match="snapshots/s/a.json was changed both here and on the remote.*"
+                                         "committed locally"):
         vault.push("origin")
     assert vault.head() == sha
     with pytest.raises(VaultError, match="no git remote"):
         vault.push("upstream")
+
+
+def test_a_refused_push_names_gits_reason(repo, tmp_path):
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    (remote / "hooks" / "pre-receive").write_text("#!/bin/sh\necho 'protected branch: ask an admin' >&2\nexit 1\n")
+    (remote / "hooks" / "pre-receive").chmod(0o755)
+    git(repo, "remote", "add", "origin", str(remote))
+    vault = Vault.open(repo)
+    vault.write("s/a.json", "1\n")
+    vault.commit("backup")
+    with pytest.raises(VaultError) as info:
+        vault.push("origin")
+    message = str(info.value)
+    assert "pre-receive hook declined" in message and "committed locally" in message
+    assert "pull, then push" not in message and "\n" not in message
 
 
 def test_push_accepted(repo, tmp_path):
@@ -271,3 +310,17 @@ def test_snapshot_files_follow_the_umask_like_files_git_writes(tmp_path):
     finally:
         os.umask(old)
     assert (vault.snapshots / "src" / "index.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_backup_needs_a_branch_to_commit_onto(repo):
+    vault = Vault.open(repo)
+    branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    assert vault.branch() == branch
+    git(repo, "checkout", "-q", "--detach")
+    with pytest.raises(VaultError, match="detached HEAD at [0-9a-f]{12}; check out the branch"):
+        Vault.open(repo).branch()
+    git(repo, "symbolic-ref", "HEAD", "refs/remotes/origin/unborn")  # an unborn ref that no branch is
+    with pytest.raises(VaultError, match="HEAD points at refs/remotes/origin/unborn, which is not a branch"):
+        Vault.open(repo).branch()
+    git(repo, "checkout", "-q", "--orphan", "fresh")  # an unborn branch, checked out: the first backup's case
+    assert Vault.open(repo).branch() == "fresh"
