@@ -558,20 +558,44 @@ class Vault:
         proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
-        def read(ref: str, rel: str) -> bytes | None:
-            spec = f"{ref}:{self.prefix}/{rel}" if self.prefix not in ("", ".") else f"{ref}:{rel}"
-            if "\n" in spec:
-                return None
-            proc.stdin.write(spec.encode() + b"\n")
+        trees: dict[tuple[str, str], dict[str, bytes] | None] = {}  # (ref, folder) -> {name: object id}
+
+        def fetch(spec: bytes, rel: str, ref: str) -> tuple[bytes, bytes] | None:
+            """(type, content) of the object `spec` names, None if there is none."""
+            proc.stdin.write(spec + b"\n")
             proc.stdin.flush()
-            header = proc.stdout.readline().split()
-            if len(header) != 3 or header[1] != b"blob":
-                if len(header) == 3:  # a tree or a commit: skip its content
-                    proc.stdout.read(int(header[2]) + 1)
+            line = proc.stdout.readline()
+            if not line:  # git ended: it could not read an object it holds (zlib or hash error): a damaged repo
+                raise VaultCorruptError(f"snapshots/{rel} at commit {ref[:12]}: git cannot read its object; "
+                                        f"run `git fsck` in {self.root}")
+            header = line.split()
+            if len(header) != 3:  # "<spec> missing"
                 return None
             data = proc.stdout.read(int(header[2]))
             proc.stdout.read(1)  # the newline after the content
-            return data
+            return header[1], data
+
+        def folder(ref: str, rel_dir: str) -> dict[str, bytes] | None:
+            if (ref, rel_dir) not in trees:
+                path = "/".join(p for p in (self.prefix if self.prefix not in ("", ".") else "", rel_dir) if p)
+                found = fetch(f"{ref}:{path}".encode(), rel_dir, ref)
+                trees[(ref, rel_dir)] = _tree_entries(found[1]) if found and found[0] == b"tree" else None
+            return trees[(ref, rel_dir)]
+
+        def read(ref: str, rel: str) -> bytes | None:
+            # Through the folder's tree: a file the tree lists but git cannot read is a damaged repo, never "no file"
+            # (cat-file answers "missing" for both).
+            if "\n" in ref or "\n" in rel:
+                return None
+            rel_dir, _, name = rel.rpartition("/")
+            entries = folder(ref, rel_dir)
+            if entries is None or name not in entries:
+                return None
+            found = fetch(entries[name].hex().encode(), rel, ref)
+            if found is None:
+                raise VaultCorruptError(f"snapshots/{rel} at commit {ref[:12]}: its object {entries[name].hex()[:12]} "
+                                        f"cannot be read; run `git fsck` in {self.root}")
+            return found[1] if found[0] == b"blob" else None
 
         try:
             yield read
@@ -596,3 +620,15 @@ class Vault:
             ]
         except (git.GitCommandError, ValueError) as e:
             raise VaultError(f"git log {ref} failed in {self.root}: {e}") from e
+
+
+def _tree_entries(data: bytes) -> dict[str, bytes]:
+    """{name: 20-byte object id} of a raw git tree object ("<mode> <name>\\0<id>" entries)."""
+    out: dict[str, bytes] = {}
+    at = 0
+    while at < len(data):
+        nul = data.index(b"\0", at)
+        name = data[data.index(b" ", at) + 1:nul].decode("utf-8", "surrogateescape")
+        out[name] = data[nul + 1:nul + 21]
+        at = nul + 21
+    return out

@@ -263,7 +263,11 @@ def load_changed(read, ref: str | None, changed: list[str]) -> Snapshot:
             data = read(ref, rel)
             if data is not None:
                 files[rel] = data
-    return from_files(files, ref or "empty")
+    try:
+        return from_files(files, ref or "empty")
+    except InputError as e:  # a committed file that does not parse: the vault is damaged (exit 3), as in load_ref
+        raise VaultCorruptError(f"snapshots/{e} at commit {str(ref)[:12]}; the commit holds a damaged file: run "
+                                f"`flowvault backup --full` to commit a whole copy") from e
 
 
 def has_parent(vault, ref: str) -> bool:

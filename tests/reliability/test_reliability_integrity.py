@@ -94,6 +94,11 @@ def test_backup_on_a_detached_head_is_refused_in_one_line(tmp_path):
 def test_a_corrupt_object_is_named_with_its_file_and_commit_by_diff_log_and_show(tmp_path):
     with Sandbox(port=0) as sb:
         vault = backed_up(tmp_path, sb)
+        # A second backup that changed the flow, so that `log` reads its flow.json too (it reads changed files only)
+        flow_id = json.loads((vault / "snapshots" / FLOW / "meta.json").read_text("utf-8"))["flowId"]
+        call(sb.url, "POST", f"/_sandbox/flows/{flow_id}/edit", {"/description": "edited"})
+        result = cli_run(vault, "backup")
+        assert result.exit_code == 0, result.output
     head = git(vault, "rev-parse", "HEAD").strip()
     blob = git(vault, "rev-parse", f"HEAD:snapshots/{FLOW}/flow.json").strip()
     obj = vault / ".git" / "objects" / blob[:2] / blob[2:]
@@ -102,7 +107,7 @@ def test_a_corrupt_object_is_named_with_its_file_and_commit_by_diff_log_and_show
     for args in (("diff",), ("log",), ("show", "full-basic")):
         done = subprocess.run(flowvault_cmd("--config", str(vault / "flowvault.toml"), *args),
                               env=subprocess_env(), capture_output=True, text=True, timeout=60)
-        assert done.returncode == 3, (args, done.stderr)
+        assert done.returncode == 3, (args, done.stderr, done.stdout)
         assert len(lines(done.stderr)) == 1, (args, done.stderr)
         assert f"snapshots/{FLOW}/flow.json" in done.stderr and head[:12] in done.stderr, (args, done.stderr)
         assert "unexpected error" not in done.stderr
