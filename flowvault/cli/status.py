@@ -7,7 +7,7 @@ import click
 from flowvault.cli.context import complete_sources
 
 
-@click.command("status", short_help="What the service has that the vault does not, from listings only.")
+@click.command("status", short_help="What the services have that the vault lacks (no export).")
 @click.option("--source", "sources", multiple=True, shell_complete=complete_sources,
               help="Only this source (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
