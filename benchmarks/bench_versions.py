@@ -26,9 +26,16 @@ def _save_versions(sb: SandboxProcess, ids: list[str], more: int) -> None:
         req = urllib.request.Request(f"{sb.url}/_sandbox/flows/{flow_id}/edit", method="POST",
                                      data=json.dumps({"/description": f"saved {n}"}).encode(),
                                      headers={"Content-Type": "application/json"})
-        urllib.request.urlopen(req, timeout=30).read()
+        for attempt in range(5):  # a burst of hook calls can meet a full listen backlog: try again
+            try:
+                urllib.request.urlopen(req, timeout=30).read()
+                return
+            except OSError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2)
 
-    with concurrent.futures.ThreadPoolExecutor(len(ids) or 1) as pool:
+    with concurrent.futures.ThreadPoolExecutor(min(8, len(ids) or 1)) as pool:
         for n in range(more):  # one save per flow at a time: a flow's versions keep their order
             list(pool.map(lambda flow_id, n=n: edit(flow_id, n), ids))
 

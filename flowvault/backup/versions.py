@@ -62,6 +62,7 @@ class _Chain:
     last_flow: bytes | None = None  # flow.json as last committed (settle compares the next one with it)
     record: dict | None = None  # index.json record of the last version committed
     blocked: bool = False
+    unwritten: dict | None = None  # {path: bytes} committed but not yet in the working tree (see _write)
 
 
 def _number(value) -> int | None:
@@ -187,12 +188,17 @@ def record_versions(p: Phase, todo: list) -> set[str]:
                         task.advance(f"FAILED {label}")
                         continue
                     _commit(p, chain, version, entries)
+                    if version is chain.todo[-1]:
+                        _write(p, chain)
                     p.report.exported += 1
                     task.advance(label)
             except BaseException:
                 for future in futures:
                     future.cancel()
                 raise
+            finally:
+                for chain in chains:
+                    _write(p, chain)
     p.series.checkpoint()
     with p.lock:
         for chain in chains:
@@ -203,6 +209,16 @@ def record_versions(p: Phase, todo: list) -> set[str]:
                 if chain.item.id in p.prev:
                     p.final[chain.item.id] = p.prev[chain.item.id]
     return handled
+
+
+def _write(p: Phase, chain: _Chain) -> None:
+    """Put the flow's last committed files in the working tree: once per flow, when its chain ends (writing every
+    version was half of a backfill's time). Until then the working tree lags HEAD, which a run killed in between
+    heals: its index.json (in the working tree) still says the older version, so the next run exports the flow."""
+    if chain.unwritten:
+        for path, data in chain.unwritten.items():
+            p.vault.write(path, data)
+        chain.unwritten = None
 
 
 def _keep_previous(p: Phase, item, label: str, error: Exception) -> None:
@@ -235,8 +251,7 @@ def _commit(p: Phase, chain: _Chain, version: dict, entries: list) -> None:
     p.series.commit(f"{subject(main.name, version)}\n\n{body}\n",
                     {**{paths[f]: d for f, d in files.items()}, f"{root}/{INDEX}": index},
                     author_time(version.get("createdAt") or version.get("updatedAt")))
-    for fname, data in files.items():
-        p.vault.write(paths[fname], data)
+    chain.unwritten = {paths[fname]: data for fname, data in files.items()}
     chain.last_flow, chain.record = files.get("flow.json"), record
     p.report.versions += 1
     if version["version"] == _number(chain.item.extra.get("version")):
