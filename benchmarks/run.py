@@ -19,16 +19,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_backup, bench_diff, bench_log, corpus  # noqa: E402
+from benchmarks import bench_backup, bench_diff, bench_log, bench_versions, corpus  # noqa: E402
 from benchmarks.procs import compile_package  # noqa: E402
 
 FULL = {"flows": 100, "small": 20, "latency_ms": 50, "backup_repeat": 3, "cli_repeat": 5,
         "bundle": corpus.BUNDLE_SOURCES, "big_nodes": 3000, "inproc_repeat": 3, "startup_repeat": 15,
-        "log_flows": 100, "log_edits": 30, "log_repeat": 5}
+        "log_flows": 100, "log_edits": 30, "log_repeat": 5,
+        "history_flows": 30, "history_versions": 6, "history_repeat": 3}
 QUICK = {"flows": 6, "small": 3, "latency_ms": 50, "backup_repeat": 1, "cli_repeat": 1,
          "bundle": ("tfprovider__internal_acctest_flows_full-basic.json",
                     "dvlint__rules_dv-rule-teleport-001_tests_TeleportBranchRule.json"),
-         "big_nodes": 150, "inproc_repeat": 1, "startup_repeat": 2, "log_flows": 6, "log_edits": 3, "log_repeat": 1}
+         "big_nodes": 150, "inproc_repeat": 1, "startup_repeat": 2, "log_flows": 6, "log_edits": 3, "log_repeat": 1,
+         "history_flows": 3, "history_versions": 2, "history_repeat": 1}
 
 
 def machine() -> dict:
@@ -64,6 +66,12 @@ def measure(params: dict, tmp: Path, only: set[str] | None = None, log=print) ->
         raw["backup"] = bench_backup.measure(tmp, flows=params["flows"], small=params["small"],
                                              latency_ms=params["latency_ms"], repeat=params["backup_repeat"])
         rows += bench_backup.rows(raw["backup"])
+    if want("history"):
+        log(f"backup --history of {params['history_flows']} flows x {params['history_versions']} versions ...")
+        raw["history"] = bench_versions.measure(tmp, flows=params["history_flows"],
+                                                versions=params["history_versions"],
+                                                latency_ms=params["latency_ms"], repeat=params["history_repeat"])
+        rows += bench_versions.rows(raw["history"])
     return sorted(rows, key=lambda r: r["id"]), raw
 
 
@@ -90,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny inputs, one repetition (CI smoke; < 20 s)")
     parser.add_argument("--json", dest="json_file", help="also write rows, raw timings and the machine here")
-    parser.add_argument("--only", action="append", choices=["startup", "cli", "inproc", "log", "backup"],
+    parser.add_argument("--only", action="append", choices=["startup", "cli", "inproc", "log", "backup", "history"],
                         help="run only these groups of rows (repeatable)")
     args = parser.parse_args(argv)
     params = QUICK if args.quick else FULL

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ROWS = {"1", "2a", "2b", "3", "4", "5", "6a", "6b", "7"}
+ROWS = {"1", "2a", "2b", "3", "4", "5", "6a", "6b", "7", "8a", "8b", "8c"}
 
 
 def test_quick_benchmark_prints_every_row_with_a_verdict_and_the_machine(tmp_path):

@@ -21,7 +21,8 @@ from flowvault.backup.index import (
     redaction_stamp,
     remove_orphans,
 )
-from flowvault.backup.records import Entry, Failure, SourceReport
+from flowvault.backup.records import Entry, Failure, SourceReport, Stopped
+from flowvault.backup.versions import Phase, record_versions
 from flowvault.errors import FlowvaultError, first_line
 from flowvault.ui import UI
 from flowvault.vault.slug import SlugMap
@@ -33,10 +34,6 @@ from flowvault.vault.slug import SlugMap
 # thread of the client until its Retry-After (retry.Gate), so a busy licence slows the burst down rather than
 # failing it; --jobs lowers the cap for a licence that other tools use heavily.
 WORKERS_FROM = 16  # exports of one source from which worker processes are started (flowvault.backup.workers)
-
-
-class Stopped(Exception):
-    """The run was interrupted: an export not yet started is not started (run_backup's `stop`)."""
 
 
 
@@ -79,10 +76,12 @@ def _verify_kept(vault, root, kind, nested, prev, listed, todo_ids, final) -> di
 
 
 def backup_source(vault, source, report: SourceReport, started: tuple, *, redactor, full: bool, jobs: int,
-                   ui: UI, workers=None, stop=None) -> None:
+                   ui: UI, workers=None, stop=None, series=None, history: bool = False) -> None:
+    """Back up one source into the vault's working tree (and, given a `series`, each new flow version as its own
+    commit: flowvault.backup.versions); its index.json last."""
     try:
         _export_source(vault, source, report, *started, redactor=redactor, full=full, jobs=jobs, ui=ui,
-                       workers=workers, stop=stop)
+                       workers=workers, stop=stop, series=series, history=history)
     except BaseException:
         for future in started:
             future.cancel()
@@ -91,7 +90,7 @@ def backup_source(vault, source, report: SourceReport, started: tuple, *, redact
 
 
 def _export_source(vault, source, report: SourceReport, listing, extras_future, *, redactor, full: bool, jobs: int,
-                   ui: UI, workers=None, stop=None) -> None:
+                   ui: UI, workers=None, stop=None, series=None, history: bool = False) -> None:
     from flowvault.canonical import content_hash, dumpb
 
     root, kind, nested = report.name, source.kind, source.nested
@@ -145,8 +144,6 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
         if item_id in prev and item_id not in todo_ids:
             final[item_id] = prev[item_id]
     report.unchanged = len(listed) - len(todo)
-    if len(todo) >= WORKERS_FROM and workers is not None:
-        workers.start()  # their ~0.1 s start-up pays off from a few dozen exports; a nightly run with few has none
     failed_ids: set[str] = set()
 
     settled = source.settled  # files the source may keep as stored (Source.settle)
@@ -184,6 +181,10 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
             entries = source.export(item)
         except Exception as e:  # noqa: BLE001 - any failure of one item: keep its previous copy
             return e
+        store(entries)
+        return None
+
+    def store(entries) -> None:
         for entry in entries:
             with lock:
                 if entry.parent and entry.id in listed:
@@ -194,7 +195,21 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
             record = write_files(entry, slug)
             with lock:
                 final[entry.id] = record
-        return None
+
+    if series is not None and todo:
+        # Saved versions first, each its own commit; the flows they cover are not exported again below.
+        def start_workers(exports: int) -> None:
+            if exports >= WORKERS_FROM and workers is not None:
+                workers.start()
+
+        versions_doc = {"format": FORMAT, "source": root, "type": report.type, "redaction": redaction,
+                        kind: dict(prev), "extras": dict(index_doc.get("extras") or {})}
+        done = record_versions(Phase(vault, source, series, report, kind, listed, prev, slugs, lock, final,
+                                     failed_ids, versions_doc, store, history=history, jobs=jobs, ui=ui, stop=stop,
+                                     start_workers=start_workers), todo)
+        todo = [item for item in todo if item.id not in done]
+    if len(todo) >= WORKERS_FROM and workers is not None:
+        workers.start()  # their ~0.1 s start-up pays off from a few dozen exports; a nightly run with few has none
 
     with ui.progress(root, total=len(todo)) as task:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix=root) as pool:

@@ -15,8 +15,12 @@ from pathlib import PurePosixPath
 from flowvault.backup.index import INDEX
 from flowvault.sources.base import Entry, ListedItem
 
-__all__ = ["BackupResult", "Entry", "Failure", "ListedItem", "SourceReport", "commit_message", "item_labels",
-           "one_line"]
+__all__ = ["BackupResult", "Entry", "Failure", "ListedItem", "SourceReport", "Stopped", "commit_message",
+           "item_labels", "one_line"]
+
+
+class Stopped(Exception):
+    """The run was interrupted: an export not yet started is not started (run_backup's `stop`)."""
 
 
 @dataclass
@@ -43,6 +47,7 @@ class SourceReport:
     listed: int = 0
     exported: int = 0
     unchanged: int = 0
+    versions: int = 0  # saved versions committed on their own (flowvault.backup.versions)
     removed: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     error: str | None = None  # the whole source failed (listing, auth): nothing of it was changed

@@ -86,8 +86,13 @@ def select_sources(config, names: tuple[str, ...] | list[str]) -> list[str]:
 
 def run_backup(config, vault_dir, *, sources=(), message: str | None = None, commit: bool = True,
                push: bool = False, full: bool = False, jobs: int | None = None, ui: UI | None = None,
-               source_factory=None, worker_processes: bool = False) -> BackupResult:
+               source_factory=None, worker_processes: bool = False, history: bool = False,
+               latest_only: bool = False) -> BackupResult:
     """Back up the selected sources into the vault and commit; PartialBackupError (with .result) if items failed.
+
+    Each flow version saved since the vault's last one is committed on its own first (flowvault.backup.versions),
+    then the rest of the run in one commit; `latest_only` (or no commit) keeps one commit per run. `history`
+    also commits every stored version of the flows the vault does not hold yet.
 
     `worker_processes`: parse and normalize exports in spawned processes (flowvault.backup.workers), as the
     `flowvault backup` command does. A spawned process imports the caller's main module, so a script that
@@ -98,6 +103,8 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
     ui = ui or UI()
     if push and not commit:
         raise UsageError("--push needs a commit; drop --no-commit or --push")
+    if history and (latest_only or not commit):
+        raise UsageError("--history commits every stored version; drop --latest-only / --no-commit or --history")
     names = select_sources(config, sources)
     jobs = jobs or DEFAULT_JOBS
     key_file = _key_file(config)
@@ -141,7 +148,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
         except BaseException:
             _abandon(made)
             raise
-        with vault.lock():
+        with vault.lock(), _series(vault, commit and not latest_only) as series:
             def one(name, src_cfg, source, started, report) -> None:
                 if started is None:
                     report.error = str(source)
@@ -149,7 +156,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                     return
                 try:
                     backup_source(vault, source, report, started, redactor=redactor, full=full, jobs=jobs, ui=ui,
-                                   workers=workers, stop=stop)
+                                  workers=workers, stop=stop, series=series, history=history)
                 except (FlowvaultError, OSError) as e:
                     if isinstance(e, (UsageError, VaultError)):  # the vault, not the source, failed: exit 3
                         raise
@@ -178,6 +185,8 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                 for r in runs:
                     one(*r)
             workers.close(wait=False)  # no export is left: the workers end while the commit runs
+            if series is not None:
+                series.close()  # HEAD at the last version commit: the run's own commit goes on top
             every_source_failed = all(report.error for report in result.sources)
             if commit and not every_source_failed:  # nothing was exported: nothing to commit (not even a .gitkeep)
                 sha, changes = vault.commit(lambda ch: commit_message(ch, result, item_labels(vault, ch), message),
@@ -215,6 +224,22 @@ def _report_unclaimed(paths: list[str], ui: UI, shown: int = 5) -> None:
         ui.warn(f"snapshots/{path}: not written by flowvault (added or edited by hand); left out of the commit")
     if len(paths) > shown:
         ui.warn(f"and {len(paths) - shown} more file(s) under snapshots/ not written by flowvault; see `git status`")
+
+
+@contextlib.contextmanager
+def _series(vault, wanted: bool):
+    """The run's version commits (flowvault.vault.series), or None; what was not checkpointed when the run fails
+    is dropped (the versions committed before stay, and the next run continues after them)."""
+    if not wanted:
+        yield None
+        return
+    from flowvault.vault.series import Series
+
+    series = Series(vault)
+    try:
+        yield series
+    finally:
+        series.abandon()
 
 
 @contextlib.contextmanager

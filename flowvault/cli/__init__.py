@@ -131,7 +131,7 @@ def cli(ctx: click.Context, config_path, vault_path, verbose, show_traceback):
 def _register() -> None:
     import importlib
 
-    for name in ("init", "backup", "diff", "log", "show", "restore", "launch", "smoke", "sandbox", "demo"):
+    for name in ("init", "backup", "status", "diff", "log", "show", "restore", "launch", "smoke", "sandbox", "demo"):
         cli.add_command(importlib.import_module(f"flowvault.cli.{name}").command)
 
 

@@ -15,11 +15,17 @@ from flowvault.cli.context import complete_sources
 @click.option("--push", is_flag=True, help="Push the commit to [vault].remote.")
 @click.option("--full", is_flag=True, help="Re-export every flow, not only the changed ones.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Concurrent exports per source (default 16).")
+@click.option("--history", is_flag=True,
+              help="Also commit every stored version of the flows the vault does not hold yet (first adoption).")
+@click.option("--latest-only", is_flag=True, help="Only each flow's latest version: one commit per run.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for scripts (on stdout).")
 @click.pass_obj
-def command(app, sources, message, no_commit, push, full, jobs, fmt):
+def command(app, sources, message, no_commit, push, full, jobs, history, latest_only, fmt):
     """Export every flow and workflow into the vault and commit the change.
+
+    Every DaVinci flow version saved since the last backup is committed on its own (author date = when it was
+    saved), then the rest of the run in one commit; --latest-only keeps one commit per run.
 
     \b
     Example:
@@ -35,7 +41,8 @@ def command(app, sources, message, no_commit, push, full, jobs, fmt):
         raise ConfigError(f"{app.config_file()}: --push needs [vault].remote; add remote = \"origin\" to [vault]")
     try:
         result = run_backup(config, app.vault_dir(), sources=sources, message=message, commit=not no_commit,
-                            push=push, full=full, jobs=jobs, ui=UI(), worker_processes=True)
+                            push=push, full=full, jobs=jobs, ui=UI(), worker_processes=True, history=history,
+                            latest_only=latest_only)
     except Exception as e:
         partial = getattr(e, "result", None)
         if partial is not None:
@@ -54,15 +61,22 @@ def _render(result, fmt: str) -> None:
             click.echo(f"{s.name}: failed: {s.error}")
             continue
         line = f"{s.name}: {s.listed} listed, {s.exported} exported, {s.unchanged} unchanged"
+        if s.versions:
+            line += f", {s.versions} version commit(s)"
         if s.removed:
             line += f", {len(s.removed)} removed"
         if s.failed:
             line += f", {len(s.failed)} failed"
         click.echo(line)
+    versions = sum(s.versions for s in result.sources)
+    if versions:
+        click.echo(f"committed {versions} flow version(s), one commit each")
     if result.committed:
         click.echo(f"committed {result.commit[:12]}: {len(result.changes)} file(s) changed"
                    + (", pushed" if result.pushed else ""))
     elif result.changes:
         click.echo(f"not committed (--no-commit): {len(result.changes)} file(s) differ from HEAD")
+    elif versions:
+        click.echo("nothing else changed" + (", pushed" if result.pushed else ""))
     else:
         click.echo("nothing changed; no commit" + (", pushed" if result.pushed else ""))

@@ -75,3 +75,16 @@ class Source(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+class Versioned(Protocol):
+    """What a source whose items keep saved versions adds (DaVinci: GET /flows/{id}/versions; issue 16).
+
+    A backup exports version N of an item by handing `export` a ListedItem whose extra["version"] is N and whose
+    stamp["currentVersion"] is N."""
+
+    saves_versions: bool  # False: the source keeps one version per item (e.g. DaVinci with deployed_only)
+
+    def versions(self, item: ListedItem) -> list[dict]:
+        """The item's stored versions, oldest first: {"version": int, "alias", "createdAt", "updatedAt", ...}."""
+        ...

@@ -94,6 +94,10 @@ def export_entries(content: bytes, source: str, item_id: str, item_name: str, st
     if not bundle.flows:
         raise RemoteError(f"{what} holds no flow")
     main_meta = bundle.flows[0].meta
+    if stamp is not None:
+        # What is live: the flow's deployed version, from the listing (the export of a version carries the flow's
+        # publishedVersion but not when it was deployed). Its own key: denormalize leaves it out of a restore.
+        main_meta["deployed"] = {"version": stamp.get("publishedVersion"), "deployedAt": stamp.get("deployedAt")}
     missing = [f for f in ("flowId", "graphData") if f == "flowId" and not main_meta.get("flowId")
                or f in (main_meta.get("absent") or ())]
     if missing or str(main_meta.get("flowId")) != item_id:
@@ -214,6 +218,25 @@ class Source:
             parse=lambda content: self.call(export_entries, content, self.name, item.id, item.name,
                                                     item.stamp, self.redactor),
         ).data
+
+    # --- stored versions (issue 16) ---------------------------------------------------------------------------
+
+    @property
+    def saves_versions(self) -> bool:
+        """True: a backup follows every saved version; not with deployed_only, which keeps only what is live."""
+        return not self.settings.deployed_only
+
+    def versions(self, item) -> list[dict]:
+        """The flow's stored versions, oldest first: {"version", "alias", "createdAt", "updatedAt", "deployedAt"}
+        as GET /flows/{id}/versions gives them (DaVinciFlowVersionResponse); RemoteError if it cannot be read."""
+        out = []
+        for doc in self.platform.listing(self._path("flows", item.id, "versions"), "versions"):
+            if not isinstance(doc, dict) or not isinstance(doc.get("version"), (int, float)):
+                continue
+            number = doc["version"]
+            out.append({"version": int(number) if float(number).is_integer() else number,
+                        **{k: doc[k] for k in ("alias", "createdAt", "updatedAt", "deployedAt") if doc.get(k)}})
+        return sorted(out, key=lambda v: v["version"])
 
     # --- environment-wide files ------------------------------------------------------------------------------
 

@@ -415,6 +415,9 @@ class Vault:
             os.unlink(self.git_dir / INDEX_PENDING)
 
     def _index_warning(self, error: git.GitCommandError, fix: str) -> None:
+        if getattr(self, "_index_warned", False):  # once per run: version commits and the run's commit both try
+            return
+        self._index_warned = True
         stderr = (error.stderr or "").strip()
         lock = self.git_dir / "index.lock"
         if "index.lock" in stderr:

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from flowvault.cli import cli
 
-COMMANDS = ["init", "backup", "diff", "log", "show", "restore", "launch", "smoke", "sandbox", "demo"]
+COMMANDS = ["init", "backup", "status", "diff", "log", "show", "restore", "launch", "smoke", "sandbox", "demo"]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "davinci"
 OLD_EXPORT = FIXTURES / "dvclientgo__davinci_test_flows_full-basic.json"
 NEW_EXPORT = FIXTURES / "dvclientgo__davinci_test_flows_full-basic-additionalproperties.json"
@@ -103,8 +103,8 @@ def test_no_arguments_shows_the_help():
 @pytest.mark.parametrize(("args", "line"), [
     (["--bogus"], "flowvault: no such option '--bogus' (did you mean '--verbose'?); see `flowvault --help`"),
     (["bakup"], "flowvault: no such command 'bakup' (did you mean 'backup'?); see `flowvault --help`"),
-    (["backup", "--sourc", "x"],
-     "flowvault: no such option '--sourc' (did you mean '--source'?); see `flowvault backup --help`"),
+    (["backup", "--sourcee", "x"],
+     "flowvault: no such option '--sourcee' (did you mean '--source'?); see `flowvault backup --help`"),
     (["launch"], "flowvault: missing argument 'NAME'; see `flowvault launch --help`"),
     (["restore", "f"], "flowvault: missing option '--to'; see `flowvault restore --help`"),
     (["backup", "--jobs", "0"],
@@ -412,7 +412,7 @@ def test_completion_script_for_bash():
 
 def test_completion_of_commands_and_choices():
     assert _complete("flowvault ba") == ["backup"]
-    assert _complete("flowvault s") == ["sandbox", "show", "smoke"]
+    assert _complete("flowvault s") == ["sandbox", "show", "smoke", "status"]
     assert _complete("flowvault diff --format ") == ["text", "markdown", "json"]
 
 

@@ -141,7 +141,9 @@ def git_that_kills_its_caller_on(tmp_path, subcommand: str) -> dict[str, str]:
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "git").write_text(
         "#!/bin/sh\n"
-        f'for a in "$@"; do case "$a" in -*) ;; {subcommand}) kill -9 $PPID; sleep 5; exit 1;; *) break;; esac; done\n'
+        'skip=0\n'  # `-c name=value` and `-C dir` take the next word
+        f'for a in "$@"; do if [ $skip = 1 ]; then skip=0; continue; fi; case "$a" in -c|-C) skip=1;; -*) ;; '
+        f'{subcommand}) kill -9 $PPID; sleep 5; exit 1;; *) break;; esac; done\n'
         f'exec {real} "$@"\n')
     (bin_dir / "git").chmod(0o755)
     return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
@@ -153,13 +155,17 @@ def edit_a_flow(sb, vault, text):
     return index(vault)["flows"][flow_id]["slug"]
 
 
-@pytest.mark.parametrize("moment", ["reset", "update-ref", "commit-tree"])
-def test_a_kill_between_the_branch_moving_and_the_index_reset_is_finished_by_the_next_run(tmp_path, moment):
+@pytest.mark.parametrize("mode, moment", [("--latest-only", "reset"), ("--latest-only", "update-ref"),
+                                          ("--latest-only", "commit-tree"), ("versions", "fast-import"),
+                                          ("versions", "update-ref"), ("versions", "reset")])
+def test_a_kill_between_the_branch_moving_and_the_index_reset_is_finished_by_the_next_run(tmp_path, mode, moment):
+    # The run's own commit (--latest-only) and the version commits (git fast-import, issue 16) alike.
     with Sandbox(port=0) as sb:
         vault = make_vault(tmp_path / "vault", sb)
         assert cli_run(vault, "backup").exit_code == 0
         slug = edit_a_flow(sb, vault, "edited before the kill")
-        killed = subprocess.run(flowvault_cmd("--config", str(vault / "flowvault.toml"), "backup"),
+        flags = [mode] if mode.startswith("--") else []
+        killed = subprocess.run(flowvault_cmd("--config", str(vault / "flowvault.toml"), "backup", *flags),
                                 env=subprocess_env(**git_that_kills_its_caller_on(tmp_path, moment)),
                                 capture_output=True, text=True, timeout=120)
         assert killed.returncode == -9, killed.stderr

@@ -85,12 +85,13 @@ def test_hostile_flow_names_are_stored_distinct_inside_snapshots_and_listed_by_n
 
         for name in ("../x", "SAME", "a\\b\\c", "L" * 300, NFD):
             call(sb.url, "POST", f"/_sandbox/flows/{flow_id(name)}/edit", {"/description": "hostile edit"})
-        assert cli_run(vault, "backup", "--source", "davinci").exit_code == 0
-    diff = cli_run(vault, "diff", "--format", "json")
+        before = git(vault, "rev-parse", "HEAD").strip()
+        assert cli_run(vault, "backup", "--source", "davinci").exit_code == 0  # a commit per saved version
+    diff = cli_run(vault, "diff", before, "HEAD", "--format", "json")
     assert diff.exit_code == 0, diff.output
     changed = {c["flow"] for c in json.loads(diff.stdout)["changes"]}
     assert changed == {"../x", "SAME", "a\\b\\c", "L" * 300, NFD}
-    text = cli_run(vault, "diff")
+    text = cli_run(vault, "diff", before, "HEAD")
     assert "../x" in text.stdout and "a\\b\\c" in text.stdout
     log = cli_run(vault, "log", flow_id("SAME"))
     assert log.exit_code == 0 and len([ln for ln in log.stdout.splitlines() if ln.strip()]) >= 2, log.output
