@@ -97,6 +97,8 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
     if push and not commit:
         raise UsageError("--push needs a commit; drop --no-commit or --push")
     names = select_sources(config, sources)
+    for name in names:  # only the chosen sources' secrets are needed (issue 19)
+        getattr(config.sources[name], "require", lambda: None)()
     jobs = jobs or DEFAULT_JOBS
     key_file = _key_file(config)
     redactor = Redactor.from_environment(getattr(config.vault, "redact", ()) or (), key_file=key_file)

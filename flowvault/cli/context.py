@@ -28,7 +28,7 @@ class AppContext:
             path = self.config_file()
             if not path.exists():
                 raise ConfigError(f"{path}: no such file; run `flowvault init` or pass --config FILE")
-            self._config = load_config(path)
+            self._config = load_config(path, lazy=True)  # a table's ${VAR}s are needed when it is used
         return self._config
 
     def vault_dir(self) -> Path:

@@ -34,6 +34,7 @@ def command(app, names, junit, fmt):
     for name in selected:
         if name not in config.launchers:
             raise unknown_launcher(name, config)
+        config.launchers[name].require()  # before any runs: the selected launchers' variables, and only theirs
     results = []
     for name in selected:
         cfg = config.launchers[name]

@@ -81,6 +81,7 @@ def target_source(config, name: str):
     if source.type != "davinci":
         raise UsageError(f"source {name!r} is a {source.type} source; restore writes to DaVinci sources: "
                          f"{', '.join(davinci) or 'none configured'}")
+    getattr(source, "require", lambda: None)()  # its secret is needed now, the other tables' are not (issue 19)
     return source
 
 

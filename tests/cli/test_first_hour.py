@@ -1,0 +1,98 @@
+"""Issue 19, the first hour: a command needs only the secrets it uses, says each thing once, shows its waits,
+finds flows by the names people type, and its closing hints work."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from flowvault.cli import cli
+
+SECRET = "firsthour-SBXSECRET-51c2"
+
+
+def run(args, **kwargs):
+    result = CliRunner().invoke(cli, args, **kwargs)
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+@pytest.fixture
+def sandbox(monkeypatch):
+    from flowvault.sandbox.server import Sandbox
+
+    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", SECRET)
+    with Sandbox(port=0, secret=SECRET) as sb:
+        yield sb
+
+
+@pytest.fixture
+def vault(sandbox, tmp_path):
+    """A vault whose sources take their secrets from their own variables (as in the README), launchers from
+    FLOWVAULT_SANDBOX_SECRET (as examples/github/smoke-after-deploy.yml sets only the launchers')."""
+    path = tmp_path / "vault"
+    assert run(["init", str(path)]).exit_code == 0
+    config = path / "flowvault.toml"
+    sandbox.write_config(config)
+    text = config.read_text()
+    text = re.sub(r'(\[sources\.davinci\][^\[]*?client_secret = )"\$\{FLOWVAULT_SANDBOX_SECRET\}"',
+                  r'\1"${FLOWVAULT_PROD_CLIENT_SECRET}"', text)
+    text = re.sub(r'(\[sources\.idm\][^\[]*?bearer_token = )"\$\{FLOWVAULT_SANDBOX_SECRET\}"',
+                  r'\1"${IDM_TOKEN}"', text)
+    assert "FLOWVAULT_PROD_CLIENT_SECRET" in text and "IDM_TOKEN" in text
+    config.write_text(text)
+    return path
+
+
+# --- secrets: only those in use ----------------------------------------------------------------------------------
+
+
+def test_smoke_needs_only_the_launchers_secrets(vault, monkeypatch):
+    monkeypatch.delenv("FLOWVAULT_PROD_CLIENT_SECRET", raising=False)
+    monkeypatch.delenv("IDM_TOKEN", raising=False)
+    result = run(["--config", str(vault / "flowvault.toml"), "smoke", "davinci-ok", "invision-ok"])
+    assert result.exit_code == 0, result.output
+    launch = run(["--config", str(vault / "flowvault.toml"), "launch", "davinci-ok"])
+    assert launch.exit_code == 0, launch.output
+
+
+def test_backup_of_one_source_needs_only_its_secret(vault, monkeypatch):
+    monkeypatch.delenv("FLOWVAULT_PROD_CLIENT_SECRET", raising=False)
+    monkeypatch.setenv("IDM_TOKEN", SECRET)
+    result = run(["--config", str(vault / "flowvault.toml"), "backup", "--source", "idm"])
+    assert result.exit_code == 0, result.output
+    assert "FLOWVAULT_PROD_CLIENT_SECRET" not in result.output
+    # the source that is used still needs its variable: exit 2, naming it, before anything is contacted
+    other = run(["--config", str(vault / "flowvault.toml"), "backup", "--source", "davinci"])
+    assert other.exit_code == 2
+    assert other.stderr.strip().splitlines() == [
+        f"flowvault: {vault / 'flowvault.toml'}: [sources.davinci] client_secret: environment variable "
+        "FLOWVAULT_PROD_CLIENT_SECRET is not set"]
+
+
+def test_tables_not_in_use_are_still_validated(vault, monkeypatch):
+    config = vault / "flowvault.toml"
+    config.write_text(config.read_text().replace('bearer_token = "${IDM_TOKEN}"', 'bearer_token = "literal-token"'))
+    result = run(["--config", str(config), "smoke", "davinci-ok"])
+    assert result.exit_code == 2 and "bearer_token is a secret" in result.stderr
+    config.write_text(config.read_text().replace('bearer_token = "literal-token"', 'bearer_tokn = "${IDM_TOKEN}"'))
+    result = run(["--config", str(config), "smoke", "davinci-ok"])
+    assert result.exit_code == 2 and "did you mean 'bearer_token'" in result.stderr
+
+
+def test_lazy_config_keeps_unset_variables_until_the_table_is_used():
+    from pathlib import Path
+
+    from flowvault.config import parse_config
+    from flowvault.errors import ConfigError
+
+    text = ('[sources.prod]\ntype = "davinci"\nenvironment_id = "e"\nclient_id = "${CLIENT_ID}"\n'
+            'client_secret = "${FLOWVAULT_PROD_CLIENT_SECRET}"\n')
+    config = parse_config(text, Path("/cfg/flowvault.toml"), env={}, lazy=True)
+    with pytest.raises(ConfigError, match=r"^/cfg/flowvault.toml: \[sources.prod\] client_id: environment variable "
+                                          r"CLIENT_ID is not set$"):
+        config.sources["prod"].require()
+    with pytest.raises(ConfigError, match="CLIENT_ID is not set"):
+        parse_config(text, Path("/cfg/flowvault.toml"), env={})  # strict by default
