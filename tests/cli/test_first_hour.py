@@ -96,3 +96,37 @@ def test_lazy_config_keeps_unset_variables_until_the_table_is_used():
         config.sources["prod"].require()
     with pytest.raises(ConfigError, match="CLIENT_ID is not set"):
         parse_config(text, Path("/cfg/flowvault.toml"), env={})  # strict by default
+
+
+# --- sandbox --write-config --------------------------------------------------------------------------------------
+
+
+def test_sandbox_write_config_leaves_an_existing_file_untouched(tmp_path):
+    config = tmp_path / "flowvault.toml"
+    config.write_text("# my own config\n")
+    result = run(["sandbox", "--port", "0", "--write-config", str(config)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"flowvault: {config} exists; --write-config leaves it as it is: give another file, or --force"]
+    assert config.read_text() == "# my own config\n"
+
+
+def test_sandbox_write_config_force_replaces_the_file(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "flowvault.toml"
+    config.write_text("# my own config\n")
+    proc = subprocess.Popen([sys.executable, "-m", "flowvault", "sandbox", "--port", "0", "--write-config",
+                             str(config), "--force"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "FLOWVAULT_SANDBOX_SECRET": SECRET})
+    try:
+        deadline = time.monotonic() + 20
+        while "[sources.davinci]" not in config.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "[sources.davinci]" in config.read_text()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
