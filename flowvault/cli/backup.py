@@ -51,7 +51,7 @@ def _render(result, fmt: str) -> None:
         return
     for s in result.sources:
         if s.error:
-            click.echo(f"{s.name}: failed: {s.error}")
+            click.echo(f"{s.name}: failed, nothing of it changed")  # why: on stderr, once
             continue
         line = f"{s.name}: {s.listed} listed, {s.exported} exported, {s.unchanged} unchanged"
         if s.removed:

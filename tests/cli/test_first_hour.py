@@ -130,3 +130,53 @@ def test_sandbox_write_config_force_replaces_the_file(tmp_path):
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+# --- each message once; waits said ---------------------------------------------------------------------------------
+
+
+def repeated(text: str) -> list[str]:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return sorted({line for line in lines if lines.count(line) > 1})
+
+
+def test_a_backup_repeats_no_line(vault, monkeypatch):
+    monkeypatch.setenv("FLOWVAULT_PROD_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("IDM_TOKEN", SECRET)
+    config = str(vault / "flowvault.toml")
+    first = run(["--config", config, "backup"])  # result.output: stdout and stderr as a terminal shows them
+    assert first.exit_code == 0 and repeated(first.output) == [], first.output
+    assert "davinci: 9 listed, 9 exported, 0 unchanged" in first.stdout
+    again = run(["--config", config, "backup"])
+    assert again.exit_code == 0 and repeated(again.output) == [], again.output
+    monkeypatch.setenv("FLOWVAULT_PROD_CLIENT_SECRET", "wrong-secret-value")
+    monkeypatch.setenv("IDM_TOKEN", "wrong-secret-value")
+    wrong = run(["--config", config, "backup"])
+    assert wrong.exit_code == 3 and repeated(wrong.output) == [], wrong.output
+    assert wrong.output.count("check FLOWVAULT_PROD_CLIENT_SECRET") == 1, wrong.output
+    assert wrong.output.count("check IDM_TOKEN") == 1, wrong.output
+
+
+def test_a_backup_waiting_on_the_lock_says_so(vault, monkeypatch):
+    import subprocess
+    import sys
+    import time
+
+    monkeypatch.setenv("FLOWVAULT_PROD_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("IDM_TOKEN", SECRET)
+    lock = vault / ".git" / "flowvault.lock"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import os, sys, time, filelock\n"
+        f"lock = filelock.FileLock({str(lock)!r}); lock.acquire()\n"
+        f"open({str(lock) + '.pid'!r}, 'w').write(str(os.getpid()))\n"
+        "print('held', flush=True); time.sleep(2.5)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        result = run(["--config", str(vault / "flowvault.toml"), "backup", "--source", "idm"])
+        waited = time.monotonic() - started
+    finally:
+        holder.wait(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert waited >= 1.5
+    assert f"waiting for the run holding .git/flowvault.lock (pid {holder.pid})" in result.stderr, result.stderr
