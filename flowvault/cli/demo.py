@@ -147,7 +147,7 @@ def command(app, keep):
       flowvault demo --keep ./demo-vault
     """
     def say(line: str) -> None:
-        click.secho(line, err=True, bold=line[:1].isdigit())
+        click.secho(line, err=True, bold=line[:1].isdigit() and not os.environ.get("NO_COLOR"))
 
     kept = run_demo(keep, say)
     if kept:

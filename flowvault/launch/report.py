@@ -46,6 +46,10 @@ def table(results: list[Result], stream: IO[str] | None = None) -> str | None:
     stream = stream or sys.stdout
     rows = [(r.launcher, r.type, label(r), r.status or "", r.run_id or "", f"{r.duration:.1f}s", r.message)
             for r in results]
+    if _tty(stream) and os.environ.get("NO_COLOR"):
+        # the plain table: rich's has escape codes (bold, the title's style) even without colour (issue 19)
+        stream.write(_plain(results, rows) + "\n")
+        return None
     if _tty(stream):
         from rich.console import Console
         from rich.table import Table
@@ -58,6 +62,10 @@ def table(results: list[Result], stream: IO[str] | None = None) -> str | None:
             t.add_row(*(mask(c) for c in row), style=styles.get(row[2]))
         Console(file=stream, no_color=bool(os.environ.get("NO_COLOR"))).print(t)
         return None
+    return _plain(results, rows)
+
+
+def _plain(results: list[Result], rows: list[tuple]) -> str:
     widths = [max(len(str(row[i])) for row in rows + [("launcher", "type", "outcome", "status", "run id", "time", "")])
               for i in range(6)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(("launcher", "type", "outcome", "status", "run id", "time"),
