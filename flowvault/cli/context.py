@@ -87,3 +87,17 @@ def complete_sources(ctx, param, incomplete: str) -> list[str]:
 def complete_davinci_sources(ctx, param, incomplete: str) -> list[str]:
     """Shell completion of DaVinci source names (what `restore --to` accepts)."""
     return [n for n in _configured(ctx, "sources", "davinci") if n.startswith(incomplete)]
+
+
+def complete_flows(ctx, param, incomplete: str) -> list[str]:
+    """Shell completion of flow and workflow names saved in the vault (at HEAD), ignoring case."""
+    try:
+        root = ctx.find_root()
+        app = AppContext(config_path=root.params.get("config_path"), vault_path=root.params.get("vault_path"))
+        from flowvault.vault import snapshot
+
+        snap = snapshot.load_ref(snapshot.open_vault(app.vault_dir()), "HEAD")
+        names = sorted({e.name for e in (*snap.flows, *snap.workflows)})
+    except Exception:  # noqa: BLE001 - a completion never fails the shell (no vault, no commit yet, a bad config)
+        return []
+    return [n for n in names if n.casefold().startswith(incomplete.casefold())]

@@ -2,9 +2,11 @@
 
 import click
 
+from flowvault.cli.context import complete_flows
+
 
 @click.command("log", short_help="History of the vault or of one flow, a line per commit.")
-@click.argument("flow", required=False)
+@click.argument("flow", required=False, shell_complete=complete_flows)
 @click.option("-n", "max_count", type=click.IntRange(1), help="At most N commits.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for scripts.")
@@ -31,9 +33,11 @@ def command(app, flow, max_count, fmt):
     # only commits that touched snapshots/: the vault may be a team's config repo with commits of its own
     paths = ["snapshots"]
     if flow:
-        found = snapshot.load_ref(vault, "HEAD").find(flow) or snapshot.load_worktree(vault).find(flow)
+        head = snapshot.load_ref(vault, "HEAD")
+        found = head.find(flow) or snapshot.load_worktree(vault).find(flow)
         if not found:
-            raise UsageError(f"no flow named {flow!r} in the vault; give a flow's name, folder name or id")
+            hint = snapshot.did_you_mean(head.suggest(flow)) or "; give a flow's name, folder name or id"
+            raise UsageError(f"no flow named {flow!r} in the vault{hint}")
         paths = sorted({p for entry in found for p in snapshot.entry_paths(entry)})
     trees: dict[str, object] = {}
 
@@ -45,7 +49,7 @@ def command(app, flow, max_count, fmt):
     rows = []
     for entry in vault.log(paths, max_count):
         old = at(f"{entry.sha}~1") if snapshot.has_parent(vault, entry.sha) else snapshot.Snapshot("empty")
-        result = diff_snapshots(old, at(entry.sha), flows=[flow] if flow else None) if flow else \
+        result = diff_snapshots(old, at(entry.sha), flows=[v for e in found for v in (e.name, e.id) if v]) if flow else \
             diff_snapshots(old, at(entry.sha))
         rows.append({"commit": entry.sha, "date": entry.date, "author": entry.author, "message": entry.summary,
                      "summary": count_summary(result.changes), "counts": result.summary})

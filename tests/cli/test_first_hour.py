@@ -221,3 +221,61 @@ def test_no_color_on_a_terminal_means_no_escape_codes_and_no_animation(vault):
         assert "\x1b" not in seen, (args, seen)
         assert "\r" not in seen.replace("\r\n", "\n"), (args, seen)  # the terminal's own \r\n aside
         assert seen.strip(), args
+
+
+# --- finding flows by the names people type -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def backed_up(vault, monkeypatch):
+    monkeypatch.setenv("FLOWVAULT_PROD_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("IDM_TOKEN", SECRET)
+    assert run(["--config", str(vault / "flowvault.toml"), "backup"]).exit_code == 0
+    return vault
+
+
+def test_show_finds_a_flow_by_its_name_in_lower_case(backed_up):
+    import json
+
+    result = run(["--vault", str(backed_up), "show", "sandbox api success"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["name"] == "Sandbox API Success"
+    log = run(["--vault", str(backed_up), "log", "SANDBOX API SUCCESS"])
+    assert log.exit_code == 0 and log.stdout.strip(), log.output
+
+
+def test_show_suggests_close_names_for_an_unknown_one(backed_up):
+    result = run(["--vault", str(backed_up), "show", "PingOne Sign On"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "flowvault: no flow named 'PingOne Sign On' in the vault at HEAD; did you mean "
+        "'PingOne Sign On with Registration, Password Reset and Recovery'"), lines
+    typo = run(["--vault", str(backed_up), "show", "Sandbox API Sucess"])
+    assert typo.exit_code == 2 and "did you mean 'Sandbox API Success'" in typo.stderr, typo.stderr
+    log = run(["--vault", str(backed_up), "log", "sandbox api sucess"])
+    assert log.exit_code == 2 and "did you mean 'Sandbox API Success'" in log.stderr, log.stderr
+
+
+def test_a_name_that_differs_only_in_case_from_two_flows_names_both():
+    from flowvault.vault.snapshot import FlowDoc, FlowEntry, find_entries
+
+    same, upper = (FlowEntry("dv", slug, FlowDoc({"name": name, "id": slug})) for slug, name in
+                   (("same", "same"), ("same-2", "SAME")))
+    assert find_entries([same, upper], "SAME") == [upper]  # exact wins
+    assert find_entries([same, upper], "Same") == [same, upper]  # ambiguous ignoring case: both, for the message
+    assert find_entries([same, upper], "dv/same-2") == [upper]
+
+
+def test_shell_completion_of_flow_names(backed_up):
+    import os
+    import subprocess
+    import sys
+
+    words = f"flowvault --vault {backed_up} show sandbox"
+    env = {**os.environ, "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1),
+           "_FLOWVAULT_COMPLETE": "bash_complete"}
+    proc = subprocess.run([sys.executable, "-m", "flowvault"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split(",", 1)[1] for line in proc.stdout.splitlines()] == [
+        "Sandbox API Failure", "Sandbox API Success", "Sandbox failing script"]
