@@ -339,13 +339,17 @@ class Client:
                     mask(f"{where} -> truncated response body ({reason(e)}); not retried: it may have run"),
                 ) from None
             except requests.exceptions.Timeout as e:
-                again = "" if retry else "; not retried: it may have run"
+                # a call that never connected was not sent: only one that was may have run (issue 19)
+                again = "" if retry or _not_sent(e) else "; not retried: it may have run"
+                what = "no connection" if _not_sent(e) else "no answer"
                 raise RemoteError(
-                    mask(f"{where} -> no answer within {timeout:g} s ({reason(e)}){again}"), retryable=True
+                    mask(f"{where} -> {what} within {timeout:g} s ({reason(e)}){again}"), retryable=True
                 ) from None
             except requests.exceptions.RequestException as e:
+                if _not_sent(e):
+                    raise RemoteError(mask(f"{where} -> unreachable ({reason(e)})"), retryable=True) from None
                 again = "" if retry else "; not retried: it may have run"
-                raise RemoteError(mask(f"{where} -> unreachable ({reason(e)}){again}"), retryable=True) from None
+                raise RemoteError(mask(f"{where} -> connection lost ({reason(e)}){again}"), retryable=True) from None
         ms = (time.monotonic() - started) * 1000
         log.debug("%s -> %s (%d ms)", where, raw.status_code, ms)
         response = Response(raw.status_code, raw.headers, content, method, urlsplit(url).path)
@@ -410,6 +414,21 @@ class Client:
                 register(value)
                 if " " in value:  # "Bearer abc", "Basic abc": the credential alone may appear elsewhere
                     register(value.split(" ", 1)[1])
+
+
+def _not_sent(error: BaseException) -> bool:
+    """True when `error` happened before the request left: no connection (refused, unknown host, connect timeout)."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        nested = [a for a in getattr(cause, "args", ()) if isinstance(a, BaseException)]
+        cause = getattr(cause, "reason", None) or (nested[0] if nested else None) or cause.__cause__ or cause.__context__
+    return False
 
 
 _urllib3_masked = False

@@ -21,14 +21,18 @@ def label(result: Result) -> str:
     return "timeout" if result.timed_out else result.outcome
 
 
-def result_line(result: Result) -> str:
-    """`idm-ok: passed (ended) run 104 in 0.1 s: process osgiProcess ran to its end`"""
+def result_line(result: Result, *, started: bool = False, message: bool = True) -> str:
+    """`idm-ok: passed (ended) run 104 in 0.1 s: process osgiProcess ran to its end`; `started`: a run that
+    `launch --no-wait` started and did not wait for says "started", not "passed"; `message=False` leaves out
+    the message (said elsewhere)."""
     status = f" ({result.status})" if result.status else ""
     run = f" run {result.run_id}" if result.run_id else ""
-    message = result.message or ""
-    if message.startswith(f"launcher {result.launcher}: "):  # the launch clients name the launcher already
-        message = message[len(f"launcher {result.launcher}: "):]
-    return mask(f"{result.launcher}: {label(result)}{status}{run} in {result.duration:.1f} s: {message}")
+    text = result.message or ""
+    if text.startswith(f"launcher {result.launcher}: "):  # the launch clients name the launcher already
+        text = text[len(f"launcher {result.launcher}: "):]
+    word = "started" if started and result.outcome == PASSED else label(result)
+    said = f": {text}" if message and text else ""
+    return mask(f"{result.launcher}: {word}{status}{run} in {result.duration:.1f} s{said}")
 
 
 def summary(results: list[Result]) -> dict:

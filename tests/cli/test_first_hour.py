@@ -279,3 +279,42 @@ def test_shell_completion_of_flow_names(backed_up):
     assert proc.returncode == 0, proc.stderr
     assert [line.split(",", 1)[1] for line in proc.stdout.splitlines()] == [
         "Sandbox API Failure", "Sandbox API Success", "Sandbox failing script"]
+
+
+# --- launch and smoke -------------------------------------------------------------------------------------------------
+
+
+def test_an_unreachable_service_is_exit_3_for_launch_and_smoke(vault):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    config = vault / "flowvault.toml"
+    config.write_text(re.sub(r"http://127\.0\.0\.1:\d+", dead, config.read_text()))
+    launch = run(["--config", str(config), "launch", "invision-ok"])
+    assert launch.exit_code == 3, launch.output
+    assert "unreachable" in launch.stderr and "may have run" not in launch.output  # nothing was sent
+    smoke = run(["--config", str(config), "smoke", "davinci-ok", "invision-ok"])
+    assert smoke.exit_code == 3, smoke.output
+    assert smoke.stderr.strip().splitlines()[-1].startswith("flowvault: no smoke test could run")
+
+
+def test_smoke_that_ran_and_failed_is_still_exit_1(vault):
+    result = run(["--config", str(vault / "flowvault.toml"), "smoke", "davinci-ok", "davinci-fail"])
+    assert result.exit_code == 1, result.output
+
+
+def test_smoke_and_launch_say_each_result_once(vault, monkeypatch):
+    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "wrong-secret-value")
+    smoke = run(["--config", str(vault / "flowvault.toml"), "smoke", "davinci-ok", "invision-fail"])
+    assert smoke.exit_code == 3 and repeated(smoke.output) == [], smoke.output
+    assert smoke.output.count("check FLOWVAULT_SANDBOX_SECRET (1999: Invalid API key)") == 1, smoke.output
+    launch = run(["--config", str(vault / "flowvault.toml"), "launch", "davinci-ok"])
+    assert launch.exit_code == 3 and launch.output.count("check FLOWVAULT_SANDBOX_SECRET") == 1, launch.output
+
+
+def test_launch_no_wait_says_started(vault):
+    result = run(["--config", str(vault / "flowvault.toml"), "launch", "invision-ok", "--no-wait"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("invision-ok: started (") and "passed" not in result.stdout, result.stdout
