@@ -318,3 +318,66 @@ def test_launch_no_wait_says_started(vault):
     result = run(["--config", str(vault / "flowvault.toml"), "launch", "invision-ok", "--no-wait"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("invision-ok: started (") and "passed" not in result.stdout, result.stdout
+
+
+# --- demo --keep: every closing hint works ------------------------------------------------------------------------------
+
+
+def test_every_hint_of_demo_keep_works(tmp_path, monkeypatch):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "placeholder")
+    monkeypatch.delenv("FLOWVAULT_SANDBOX_SECRET")  # the demo makes its own secret, as for a new user
+    keep = tmp_path / "demo vault"
+    result = run(["demo", "--keep", str(keep)])
+    assert result.exit_code == 0, result.output
+    said = result.stderr
+
+    files = re.search(r"The PR comment version is in (.+); the flow as a Mermaid picture in (.+)\.\n", said)
+    assert files, said
+    assert all(os.path.getsize(path) > 0 for path in files.groups())
+
+    hints = [line.strip().split("    #")[0] for line in said.splitlines() if line.startswith("  cd ")]
+    assert len(hints) == 4, said
+    env = {k: v for k, v in os.environ.items() if k not in ("FLOWVAULT_SANDBOX_SECRET", "FLOWVAULT_CONFIG")}
+    env["PATH"] = f"{tmp_path / 'bin'}{os.pathsep}{env['PATH']}"
+    (tmp_path / "bin").mkdir()
+    shim = tmp_path / "bin" / "flowvault"  # this checkout's flowvault, whatever is installed
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m flowvault "$@"\n')
+    shim.chmod(0o755)
+
+    def shell(command):
+        return subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=120)
+
+    log, diff, sandbox, smoke = hints
+    assert "flowvault log" in log and "flowvault sandbox" in sandbox and "flowvault smoke" in smoke
+    for command in (log, diff):
+        done = shell(command)
+        assert done.returncode == 0 and done.stdout.strip(), (command, done.stderr)
+    port = int(re.search(r"--port (\d+)", sandbox).group(1))
+    server = subprocess.Popen(["bash", "-c", sandbox], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, server.communicate()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        done = shell(smoke)
+        # as the hint says: the -ok launchers pass and the -fail ones fail; none errors (secret, port, state right)
+        assert done.returncode == 1, (done.stdout, done.stderr)
+        assert done.stdout.strip().splitlines()[-1] == "4 passed, 4 failed, 0 blocked, 0 errors", done.stdout
+        again = shell(smoke.replace("flowvault smoke", "flowvault smoke davinci-ok"))
+        assert again.returncode == 0, again.stderr
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.communicate(timeout=30)
