@@ -120,7 +120,7 @@ class Client:
         self._sleep = sleep
         self._gate = Gate(sleep)
         self._slots = threading.BoundedSemaphore(max(1, max_in_flight))
-        self._policy = Policy(source, self._gate, retry_after_cap, backoff_factor, backoff_cap, sleep)
+        self._policy = Policy(source, self._gate, retry_after_cap, backoff_factor, backoff_cap, sleep, max_retries)
         self._headers = {"User-Agent": user_agent or f"flowvault/{__version__}", "Accept": "application/json"}
         self._headers.update(headers or {})
         self._register_secret_headers(self._headers)
@@ -212,6 +212,9 @@ class Client:
             except _BodyFault as fault:
                 if attempt < attempts:
                     delay = self._policy.backoff(attempt)
+                    if attempt == 1:  # at default verbosity, once per call (issue 19)
+                        log.warning("%s: retrying %s %s (%d/%d) after %s", self.source, method, shown, attempt,
+                                    attempts - 1, fault)
                     log.info("%s -> %s; retry %d in %.1f s", where, fault, attempt, delay)
                     self._sleep(delay)
                     continue

@@ -381,3 +381,47 @@ def test_every_hint_of_demo_keep_works(tmp_path, monkeypatch):
     finally:
         os.killpg(server.pid, signal.SIGINT)
         server.communicate(timeout=30)
+
+
+# --- local first; retries said ----------------------------------------------------------------------------------------
+
+
+def _requests(sandbox) -> int:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{sandbox.url}/_sandbox/stats", timeout=10) as answer:
+        return json.load(answer)["requests"]
+
+
+def test_backup_checks_the_vault_and_the_push_remote_before_contacting_the_service(sandbox, vault, tmp_path,
+                                                                                    monkeypatch):
+    monkeypatch.setenv("FLOWVAULT_PROD_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("IDM_TOKEN", SECRET)
+    config = vault / "flowvault.toml"
+    config.write_text(config.read_text().replace('path = "."', 'path = "."\nremote = "origin"', 1))
+    push = run(["--config", str(config), "backup", "--push"])
+    assert push.exit_code == 3 and "no git remote 'origin'" in push.stderr, push.output
+    outside = tmp_path / "elsewhere" / "flowvault.toml"
+    outside.parent.mkdir()
+    outside.write_text(config.read_text().replace('path = "."', 'path = "../no-such-vault"', 1))
+    missing = run(["--config", str(outside), "backup"])
+    assert missing.exit_code == 2 and "[vault] path of" in missing.stderr, missing.output
+    assert _requests(sandbox) == 0  # not even a token was asked for
+
+
+def test_retries_are_said_once_per_call_at_default_verbosity(vault, monkeypatch):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("IDM_TOKEN", SECRET)
+    config = vault / "flowvault.toml"
+    config.write_text(re.sub(r"http://127\.0\.0\.1:\d+", dead, config.read_text()))
+    result = run(["--config", str(config), "backup", "--source", "idm"])
+    assert result.exit_code == 3, result.output
+    retrying = [line for line in result.stderr.splitlines() if "retrying" in line]
+    assert len(retrying) == 1, result.stderr
+    assert retrying[0].startswith("idm: retrying GET /openidm/workflow/processdefinition (1/3) after "), retrying
+    assert "refused" in retrying[0]
