@@ -49,9 +49,12 @@ def command(app, name, inputs, input_file, timeout, no_wait, fmt):
     if result.outcome == PASSED:
         return
     if result.outcome == ERROR and not result.timed_out:
-        raise RemoteError(_named(name, result.message), status=result.http_status)
-    why = f": {result.message}" if fmt == "json" else "; the result line says what it answered"
-    raise LaunchFailed(f"{name}: {result.outcome}{' (timed out)' if result.timed_out else ''}{why}")
+        error = RemoteError(_named(name, result.message), status=result.http_status)
+    else:
+        why = f": {result.message}" if fmt == "json" else "; the result line says what it answered"
+        error = LaunchFailed(f"{name}: {result.outcome}{' (timed out)' if result.timed_out else ''}{why}")
+    error.json_printed = True  # the result above is the JSON, with its message
+    raise error
 
 
 def _named(name: str, message: str) -> str:

@@ -57,7 +57,11 @@ def command(app, names, junit, fmt):
             click.echo(text)
     bad = [r.launcher for r in results if r.outcome != PASSED]
     if all(r.outcome == ERROR and not r.timed_out for r in results):  # DESIGN: exit 3, no launcher could run
-        raise RemoteError(f"no smoke test could run: every launcher failed to start ({', '.join(bad)}); "
-                          "the messages above say why (unreachable, credentials)")
-    if bad:
-        raise LaunchFailed(f"{len(bad)} of {len(results)} smoke tests did not pass: {', '.join(bad)}")
+        error = RemoteError(f"no smoke test could run: every launcher failed to start ({', '.join(bad)}); "
+                            "the results say why (unreachable, credentials)")
+    elif bad:
+        error = LaunchFailed(f"{len(bad)} of {len(results)} smoke tests did not pass: {', '.join(bad)}")
+    else:
+        return
+    error.json_printed = True  # the results (json) carry each launcher's message
+    raise error

@@ -425,3 +425,28 @@ def test_retries_are_said_once_per_call_at_default_verbosity(vault, monkeypatch)
     assert len(retrying) == 1, result.stderr
     assert retrying[0].startswith("idm: retrying GET /openidm/workflow/processdefinition (1/3) after "), retrying
     assert "refused" in retrying[0]
+
+
+# --- --format json on failure ------------------------------------------------------------------------------------------
+
+
+def _json_commands():
+    import click
+
+    return sorted(name for name, command in cli.commands.items()
+                  if any(p.name == "fmt" and isinstance(p.type, click.Choice) and "json" in p.type.choices
+                         for p in command.params))
+
+
+@pytest.mark.parametrize("name", _json_commands())
+def test_format_json_prints_json_with_the_error_on_failure(name, tmp_path):
+    import json
+
+    (tmp_path / "a-file").write_text("")
+    args = {"init": [str(tmp_path / "a-file" / "vault")], "show": ["x"], "restore": ["x", "--to", "davinci"],
+            "launch": ["x"]}.get(name, [])
+    result = run(["--config", str(tmp_path / "missing.toml"), "--vault", str(tmp_path / "missing"), name, *args,
+                  "--format", "json"])
+    assert result.exit_code == 2, result.output
+    doc = json.loads(result.stdout)
+    assert doc["exit_status"] == 2 and doc["error"] and result.stderr.startswith("flowvault: "), result.output
