@@ -27,9 +27,8 @@ def command(app, flow, max_count, fmt):
 
     vault = snapshot.open_vault(app.vault_dir())
     if vault.head() is None:
-        if flow:
-            raise UsageError(f"{flow!r}: the vault {vault.path} has no commits yet; run `flowvault backup` first")
-        click.echo(f"flowvault: the vault {vault.path} has no commits yet; run `flowvault backup` first", err=True)
+        # exit 2, as diff and show do (issue 19): there is no history to show
+        raise UsageError(f"the vault {vault.path} has no commits yet; run `flowvault backup` first")
     # only commits that touched snapshots/: the vault may be a team's config repo with commits of its own
     paths = ["snapshots"]
     if flow:

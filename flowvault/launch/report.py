@@ -60,7 +60,8 @@ def table(results: list[Result], stream: IO[str] | None = None) -> str | None:
 
         t = Table(title="flowvault smoke")
         for column in ("launcher", "type", "outcome", "status", "run id", "time", "message"):
-            t.add_column(column, overflow="fold")
+            # ids and times are copied whole: never wrapped (a 36-character run id wrapped at 120 columns)
+            t.add_column(column, overflow="fold", no_wrap=column in ("launcher", "run id", "time"))
         styles = {PASSED: "green", FAILED: "red", BLOCKED: "yellow", ERROR: "magenta", "timeout": "magenta"}
         for row in rows:
             t.add_row(*(mask(c) for c in row), style=styles.get(row[2]))

@@ -450,3 +450,53 @@ def test_format_json_prints_json_with_the_error_on_failure(name, tmp_path):
     assert result.exit_code == 2, result.output
     doc = json.loads(result.stdout)
     assert doc["exit_status"] == 2 and doc["error"] and result.stderr.startswith("flowvault: "), result.output
+
+
+# --- small items ---------------------------------------------------------------------------------------------------
+
+
+def test_log_of_an_empty_vault_exits_2_like_diff_and_show(tmp_path):
+    assert run(["init", str(tmp_path)]).exit_code == 0
+    for args in (["log"], ["diff"], ["show", "x"]):
+        assert run(["--vault", str(tmp_path), *args]).exit_code == 2, args
+
+
+def test_init_template_does_not_list_the_default_patterns_as_extras(tmp_path):
+    from flowvault.normalize.redact import DEFAULT_PATTERNS
+
+    assert run(["init", str(tmp_path)]).exit_code == 0
+    line = next(line for line in (tmp_path / "flowvault.toml").read_text().splitlines() if "redact =" in line)
+    assert not any(pattern in line.split("#", 2)[1] for pattern in DEFAULT_PATTERNS), line
+
+
+def test_restore_to_a_non_davinci_source_reads_well(vault, monkeypatch):
+    monkeypatch.setenv("IDM_TOKEN", SECRET)
+    result = run(["--config", str(vault / "flowvault.toml"), "restore", "x", "--to", "idm"])
+    assert result.exit_code == 2 and "a idm" not in result.stderr and "of type 'idm'" in result.stderr, result.stderr
+
+
+def test_smoke_table_keeps_run_ids_whole_at_120_columns(monkeypatch):
+    import io
+
+    from flowvault.launch.base import PASSED, Result
+    from flowvault.launch.report import table
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    run_id = "53aea559-70cb-56ff-b828-0de62c554de1"
+    results = [Result(launcher="smartflows-ok", type="smartflows", outcome=PASSED, run_id=run_id, status="Success",
+                      duration=0.4, message="the flow execution succeeded " * 3)]
+    tty = Terminal()
+    table(results, tty)
+    assert run_id in tty.getvalue(), tty.getvalue()
+
+
+def test_canonical_format_doc_cites_only_what_users_have():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "canonical-format.md").read_text()
+    assert "DESIGN.md" not in text and "unkeyed" not in text.replace("unkeyed hash", "")
