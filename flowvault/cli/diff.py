@@ -50,6 +50,12 @@ def command(app, old, new, fmt, level, flows, exit_code):
     color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     click.echo(render(result, fmt, color=color), nl=False)
     if exit_code and result.changes:
+        from flowvault.cli import github
+
+        if github.active():
+            github.annotate("warning", "flowvault diff", f"{len(result.changes)} change(s) between "
+                            f"{old_snap.label} and {new_snap.label}; the step summary lists them")
+            github.step_summary(render(result, "markdown"))
         click.get_current_context().exit(1)
 
 

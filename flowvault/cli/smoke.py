@@ -56,6 +56,14 @@ def command(app, names, junit, fmt):
         if text is not None:
             click.echo(text)
     bad = [r.launcher for r in results if r.outcome != PASSED]
+    from flowvault.cli import github
+
+    if github.active():
+        for r in results:
+            if r.outcome != PASSED:
+                github.annotate("error", f"flowvault smoke: {r.launcher}", report.result_line(r))
+        if fmt != "markdown" or sys.stdout.isatty():  # `--format markdown >> $GITHUB_STEP_SUMMARY` writes it already
+            github.step_summary(report.markdown(results))
     if all(r.outcome == ERROR and not r.timed_out for r in results):  # DESIGN: exit 3, no launcher could run
         error = RemoteError(f"no smoke test could run: every launcher failed to start ({', '.join(bad)}); "
                             "the results say why (unreachable, credentials)")

@@ -500,3 +500,32 @@ def test_canonical_format_doc_cites_only_what_users_have():
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "canonical-format.md").read_text()
     assert "DESIGN.md" not in text and "unkeyed" not in text.replace("unkeyed hash", "")
+
+
+# --- GitHub Actions --------------------------------------------------------------------------------------------------
+
+
+def test_in_github_actions_smoke_and_diff_annotate_and_write_the_step_summary(vault, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    smoke = run(["--config", str(vault / "flowvault.toml"), "smoke", "davinci-ok", "davinci-fail"])
+    assert smoke.exit_code == 1, smoke.output
+    errors = [line for line in smoke.stderr.splitlines() if line.startswith("::error ")]
+    assert len(errors) == 1 and errors[0].startswith("::error title=flowvault smoke%3A davinci-fail::davinci-fail: failed")
+    assert "::" not in smoke.stdout
+    assert summary.read_text().startswith("### flowvault smoke: FAILED")
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "davinci"
+    diff = run(["diff", str(fixtures / "dvclientgo__davinci_test_flows_full-basic.json"),
+                str(fixtures / "dvclientgo__davinci_test_flows_full-basic-additionalproperties.json"), "--exit-code"])
+    assert diff.exit_code == 1
+    assert any(line.startswith("::warning title=flowvault diff::") for line in diff.stderr.splitlines()), diff.stderr
+    assert summary.read_text().count("\n") > 5 and "full-basic" in summary.read_text()
+
+
+def test_outside_github_actions_no_workflow_commands(vault, monkeypatch):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    smoke = run(["--config", str(vault / "flowvault.toml"), "smoke", "davinci-fail"])
+    assert smoke.exit_code == 1 and "::error" not in smoke.output
