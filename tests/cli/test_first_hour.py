@@ -529,3 +529,32 @@ def test_outside_github_actions_no_workflow_commands(vault, monkeypatch):
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     smoke = run(["--config", str(vault / "flowvault.toml"), "smoke", "davinci-fail"])
     assert smoke.exit_code == 1 and "::error" not in smoke.output
+
+
+# --- packaging and the CI examples -----------------------------------------------------------------------------------
+
+
+def test_examples_install_flowvault_from_a_pinned_git_url():
+    from pathlib import Path
+
+    examples = sorted((Path(__file__).resolve().parents[2] / "examples" / "github").glob("*.yml"))
+    assert examples
+    for path in examples:
+        installs = [line for line in path.read_text().splitlines() if "pip install" in line]
+        assert installs and all(re.search(r'"flowvault @ git\+https://\S+@v\d+\.\d+\.\d+"', line) for line in installs), (
+            path.name, installs)
+
+
+def test_package_metadata_is_complete_for_sdist_and_wheel():
+    import sys
+    from pathlib import Path
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]
+    for key in ("name", "description", "readme", "requires-python", "license", "dependencies", "classifiers",
+                "keywords", "scripts"):
+        assert project.get(key), key
+    assert isinstance(project["license"], str)  # an SPDX expression (PEP 639), not the deprecated table
