@@ -101,7 +101,7 @@ def test_lazy_config_keeps_unset_variables_until_the_table_is_used():
 # --- sandbox --write-config --------------------------------------------------------------------------------------
 
 
-def test_sandbox_write_config_leaves_an_existing_file_untouched(tmp_path):
+def test_write_config_leaves_an_existing_file_untouched(tmp_path):
     config = tmp_path / "flowvault.toml"
     config.write_text("# my own config\n")
     result = run(["sandbox", "--port", "0", "--write-config", str(config)])
