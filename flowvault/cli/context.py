@@ -126,5 +126,6 @@ def check_local(app: AppContext, vault_dir: Path, remote: str | None = None) -> 
         except (OSError, subprocess.SubprocessError):
             return  # git is checked again when the push runs
         if remote not in remotes:
-            raise VaultError(f"--push: the vault has no git remote {remote!r} (remotes: {', '.join(remotes) or 'none'}); "
+            known = ", ".join(remotes) or "none"
+            raise VaultError(f"--push: the vault has no git remote {remote!r} (remotes: {known}); "
                              f"add it (`git remote add {remote} URL`) or fix [vault] remote")

@@ -77,7 +77,7 @@ def _leave_sandbox(vault: Path, port: int, generated: bool, say: Callable[[str],
     say(f"  {cd}flowvault log")
     say(f"  {cd}flowvault diff HEAD~2 HEAD~1")
     say(f"  {cd}{export}flowvault sandbox --port {port} --state {STATE}    # the sandbox again, as the demo left it")
-    say(f"  {cd}{export}flowvault smoke    # beside it: the <type>-ok launchers pass, the <type>-fail ones fail (exit 1)")
+    say(f"  {cd}{export}flowvault smoke    # beside it: <type>-ok launchers pass, <type>-fail ones fail (exit 1)")
 
 
 def _story(sandbox, vault: Path, config: Path, say: Callable[[str], None], *, keep: bool = False) -> None:

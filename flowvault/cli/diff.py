@@ -12,7 +12,8 @@ from flowvault.cli.context import complete_flows
               help="text, markdown (a PR comment) or json (for scripts).")
 @click.option("--level", type=click.Choice(["config", "all"]), default="config", show_default=True,
               help="config leaves out layout and metadata changes.")
-@click.option("--flow", "flows", multiple=True, shell_complete=complete_flows, help="Only this flow (name, folder or id; repeatable).")
+@click.option("--flow", "flows", multiple=True, shell_complete=complete_flows,
+              help="Only this flow (name, folder or id; repeatable).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are changes, like git diff.")
 @click.pass_obj
 def command(app, old, new, fmt, level, flows, exit_code):

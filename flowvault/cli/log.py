@@ -48,7 +48,8 @@ def command(app, flow, max_count, fmt):
     rows = []
     for entry in vault.log(paths, max_count):
         old = at(f"{entry.sha}~1") if snapshot.has_parent(vault, entry.sha) else snapshot.Snapshot("empty")
-        result = diff_snapshots(old, at(entry.sha), flows=[v for e in found for v in (e.name, e.id) if v]) if flow else \
+        named = [v for e in found for v in (e.name, e.id) if v] if flow else None
+        result = diff_snapshots(old, at(entry.sha), flows=named) if flow else \
             diff_snapshots(old, at(entry.sha))
         rows.append({"commit": entry.sha, "date": entry.date, "author": entry.author, "message": entry.summary,
                      "summary": count_summary(result.changes), "counts": result.summary})

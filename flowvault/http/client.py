@@ -430,7 +430,8 @@ def _not_sent(error: BaseException) -> bool:
         if isinstance(cause, (NewConnectionError, ConnectTimeoutError)):
             return True
         nested = [a for a in getattr(cause, "args", ()) if isinstance(a, BaseException)]
-        cause = getattr(cause, "reason", None) or (nested[0] if nested else None) or cause.__cause__ or cause.__context__
+        cause = (getattr(cause, "reason", None) or (nested[0] if nested else None) or cause.__cause__
+                 or cause.__context__)
     return False
 
 

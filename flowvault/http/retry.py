@@ -133,7 +133,7 @@ def _make_retry_class():
             last = self.history[-1] if self.history else None
             cause = f"{last.status}" if last and last.status else type(last.error).__name__ if last else "error"
             path = urlsplit(last.url or "").path if last else ""
-            if attempt == 1:  # said at default verbosity, once per call: a wait of many seconds is not silent (issue 19)
+            if attempt == 1:  # at default verbosity, once per call: a wait of many seconds is not silent (issue 19)
                 connect = last is not None and last.error is not None and _connect_error(last.error)
                 most = min(CONNECT_RETRIES, policy.retries) if connect else policy.retries
                 why = cause if last is None or last.error is None else reason(last.error)

@@ -139,7 +139,8 @@ class Vault:
                     except (OSError, ValueError):
                         holder = ""
                     rel = os.path.relpath(lock_path, self.root) if lock_path.is_relative_to(self.root) else lock_path
-                    on_wait(f"waiting for the run holding {rel}{holder} (up to {timeout:g} s, FLOWVAULT_LOCK_TIMEOUT)...")
+                    on_wait(f"waiting for the run holding {rel}{holder} "
+                            f"(up to {timeout:g} s, FLOWVAULT_LOCK_TIMEOUT)...")
                     lock.acquire(timeout=timeout - LOCK_QUIET)
             else:
                 lock.acquire()

@@ -89,7 +89,8 @@ def find_entries(entries: list, wanted: str) -> list:
     for same in (lambda a, b: a == b, lambda a, b: a.strip().casefold() == b.strip().casefold()):
         found = [e for e in entries if any(same(wanted, v) for v in (e.name, e.slug, e.id))]
         if not found and sep:
-            found = [e for e in entries if same(source, e.source or "") and any(same(rest, v) for v in (e.name, e.slug, e.id))]
+            found = [e for e in entries
+                     if same(source, e.source or "") and any(same(rest, v) for v in (e.name, e.slug, e.id))]
         if found:
             return found
     return []
@@ -113,7 +114,8 @@ def did_you_mean(names: list[str]) -> str:
     if not names:
         return ""
     quoted = [repr(name) for name in names]
-    return "; did you mean " + (" or ".join(quoted) if len(quoted) < 3 else ", ".join(quoted[:-1]) + " or " + quoted[-1]) + "?"
+    listed = " or ".join(quoted) if len(quoted) < 3 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"; did you mean {listed}?"
 
 
 # --- parsing ----------------------------------------------------------------------------------------------------

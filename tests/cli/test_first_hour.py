@@ -320,7 +320,7 @@ def test_launch_no_wait_says_started(vault):
     assert result.stdout.startswith("invision-ok: started (") and "passed" not in result.stdout, result.stdout
 
 
-# --- demo --keep: every closing hint works ------------------------------------------------------------------------------
+# --- demo --keep: every closing hint works ---------------------------------------------------------------------------
 
 
 def test_every_hint_of_demo_keep_works(tmp_path, monkeypatch):
@@ -427,7 +427,7 @@ def test_retries_are_said_once_per_call_at_default_verbosity(vault, monkeypatch)
     assert "refused" in retrying[0]
 
 
-# --- --format json on failure ------------------------------------------------------------------------------------------
+# --- --format json on failure ---------------------------------------------------------------------------------------
 
 
 def _json_commands():
@@ -514,7 +514,8 @@ def test_in_github_actions_smoke_and_diff_annotate_and_write_the_step_summary(va
     smoke = run(["--config", str(vault / "flowvault.toml"), "smoke", "davinci-ok", "davinci-fail"])
     assert smoke.exit_code == 1, smoke.output
     errors = [line for line in smoke.stderr.splitlines() if line.startswith("::error ")]
-    assert len(errors) == 1 and errors[0].startswith("::error title=flowvault smoke%3A davinci-fail::davinci-fail: failed")
+    assert len(errors) == 1
+    assert errors[0].startswith("::error title=flowvault smoke%3A davinci-fail::davinci-fail: failed"), errors
     assert "::" not in smoke.stdout
     assert summary.read_text().startswith("### flowvault smoke: FAILED")
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "davinci"
@@ -541,8 +542,8 @@ def test_examples_install_flowvault_from_a_pinned_git_url():
     assert examples
     for path in examples:
         installs = [line for line in path.read_text().splitlines() if "pip install" in line]
-        assert installs and all(re.search(r'"flowvault @ git\+https://\S+@v\d+\.\d+\.\d+"', line) for line in installs), (
-            path.name, installs)
+        pinned = r'"flowvault @ git\+https://\S+@v\d+\.\d+\.\d+"'
+        assert installs and all(re.search(pinned, line) for line in installs), (path.name, installs)
 
 
 def test_package_metadata_is_complete_for_sdist_and_wheel():
