@@ -53,11 +53,17 @@ class SourceConfig:
     type: str
     settings: Any  # an instance of flowvault.sources.<type>.Settings
     secret_vars: Mapping[str, str] = field(default_factory=dict)  # key -> the environment variable it came from
+    unset: tuple[str, ...] = ()  # errors for ${VAR}s not set, raised by require() when the table is used
 
     @property
     def secret_hint(self) -> str | None:
         """The variable(s) to check when the service refuses our credentials, e.g. 'FLOWVAULT_PROD_CLIENT_SECRET'."""
         return _hint(self.secret_vars)
+
+    def require(self) -> None:
+        """ConfigError naming the first environment variable this table refers to that is not set (else nothing)."""
+        if self.unset:
+            raise ConfigError(self.unset[0])
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,16 @@ class LauncherConfig:
     expect: dict = field(default_factory=dict)  # {"status": str} and/or {"json": {...subset...}}
     timeout: float = DEFAULT_LAUNCH_TIMEOUT
     secret_vars: Mapping[str, str] = field(default_factory=dict)
+    unset: tuple[str, ...] = ()  # as SourceConfig.unset
 
     @property
     def secret_hint(self) -> str | None:
         return _hint(self.secret_vars)
+
+    def require(self) -> None:
+        """ConfigError naming the first environment variable this table refers to that is not set (else nothing)."""
+        if self.unset:
+            raise ConfigError(self.unset[0])
 
 
 @dataclass(frozen=True)
@@ -92,8 +104,12 @@ class Config:
         return (self.base_dir / Path(relative).expanduser()).resolve()
 
 
-def load_config(path: str | os.PathLike) -> Config:
-    """Read and validate flowvault.toml at `path`; ConfigError (one line naming file and key) if anything is wrong."""
+def load_config(path: str | os.PathLike, *, lazy: bool = False) -> Config:
+    """Read and validate flowvault.toml at `path`; ConfigError (one line naming file and key) if anything is wrong.
+
+    `lazy`: an environment variable that a [sources.NAME] or [launchers.NAME] table refers to need not be set until
+    that table is used (its `require()`), so a command needs only the secrets it uses (issue 19); everything else
+    (unknown keys, types, literal secrets) is still checked for every table."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -101,7 +117,7 @@ def load_config(path: str | os.PathLike) -> Config:
         raise ConfigError(f"{path}: no such file; run `flowvault init` or pass --config FILE") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read: {e}") from None
-    return parse_config(text, path)
+    return parse_config(text, path, lazy=lazy)
 
 
 def load_vault_config(path: str | os.PathLike) -> VaultConfig:
@@ -119,14 +135,16 @@ def load_vault_config(path: str | os.PathLike) -> VaultConfig:
     return parser.vault(parser.table(doc, "vault", ""))
 
 
-def parse_config(text: str, path: str | os.PathLike, env: Mapping[str, str] = os.environ) -> Config:
-    """Validate the TOML `text` of the file at `path` (for messages and relative paths), resolving ${VAR} from `env`."""
+def parse_config(text: str, path: str | os.PathLike, env: Mapping[str, str] = os.environ, *,
+                 lazy: bool = False) -> Config:
+    """Validate the TOML `text` of the file at `path` (for messages and relative paths), resolving ${VAR} from `env`
+    (`lazy`: see load_config)."""
     path = Path(path)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(_toml_error(path, text, e)) from None
-    parser = _Parser(path, env)
+    parser = _Parser(path, env, lazy=lazy)
     parser.check_keys(doc, ("vault", "sources", "launchers"), "")
     vault = parser.vault(parser.table(doc, "vault", ""))
     sources = {
@@ -167,9 +185,18 @@ def _suggest(key: str, valid: typing.Iterable[str]) -> str:
 
 
 class _Parser:
-    def __init__(self, path: Path, env: Mapping[str, str]) -> None:
+    def __init__(self, path: Path, env: Mapping[str, str], *, lazy: bool = False) -> None:
         self.path = path
         self.env = env
+        self.lazy = lazy
+        self.unset: list[str] | None = None  # while lazily parsing a source or launcher: its unset variables
+
+    def unset_variable(self, where: str, key: str, variable: str) -> None:
+        """An unset ${variable} in `key`: an error now, or (lazily, in a source or launcher) when the table is used."""
+        error = self.error(where, f"{key}: environment variable {variable} is not set")
+        if self.unset is None:
+            raise error
+        self.unset.append(str(error))
 
     def error(self, where: str, message: str) -> ConfigError:
         return ConfigError(f"{self.path}: {where + ' ' if where else ''}{message}")
@@ -212,13 +239,16 @@ class _Parser:
         if not SAFE_NAME.fullmatch(name):
             raise self.error(where, "a source name may hold only letters, digits, '.', '_' and '-' (it names a folder)")
         type_name = self.type_of(table, SOURCES, where)
+        self.unset = [] if self.lazy else None
         settings, secret_vars = self.settings(source_module(type_name).Settings, table, ("type",), (), where, name)
-        return SourceConfig(name=name, type=type_name, settings=settings, secret_vars=secret_vars)
+        unset, self.unset = tuple(self.unset or ()), None
+        return SourceConfig(name=name, type=type_name, settings=settings, secret_vars=secret_vars, unset=unset)
 
     def launcher(self, name: str, table: Any) -> LauncherConfig:
         where = f"[launchers.{name}]"
         type_name = self.type_of(table, LAUNCHERS, where)
         common = ("type", "input", "expect", "timeout")
+        self.unset = [] if self.lazy else None
         settings, secret_vars = self.settings(launcher_module(type_name).Settings, table, common, common, where, name)
         input_ = table.get("input", {})
         if not isinstance(input_, dict):
@@ -235,9 +265,10 @@ class _Parser:
         timeout = self.typed(table.get("timeout", DEFAULT_LAUNCH_TIMEOUT), float, "timeout", where)
         if timeout <= 0:
             raise self.error(where, f"timeout must be a positive number of seconds, not {timeout:g}")
+        unset, self.unset = tuple(self.unset or ()), None
         return LauncherConfig(
             name=name, type=type_name, settings=settings, input=input_, expect=dict(expect), timeout=timeout,
-            secret_vars=secret_vars,
+            secret_vars=secret_vars, unset=unset,
         )
 
     def type_of(self, table: Any, registry: Mapping[str, str], where: str) -> str:
@@ -277,7 +308,11 @@ class _Parser:
                 continue
             value = self.typed(raw, hints.get(key, Any), key, where)
             if isinstance(value, str):
+                pending = len(self.unset or ())
                 value = self.expand(value, key, where)
+                if len(self.unset or ()) > pending:  # left as written until the table is used: nothing to check
+                    values[key] = value
+                    continue
                 choices = f.metadata.get("choices") or CHOICES.get(key)
                 if choices and value not in choices:
                     raise self.error(where, f"{key} = {value!r} is not one of: {', '.join(choices)}")
@@ -306,7 +341,8 @@ class _Parser:
         variable = match.group(1)
         value = self.env.get(variable)
         if value is None or value == "":
-            raise self.error(where, f"{key}: environment variable {variable} is not set")
+            self.unset_variable(where, key, variable)
+            return variable, raw  # lazily: never sent, since the table's require() fails first
         if len(value) < MIN_SECRET:
             raise self.error(where, f"{key}: environment variable {variable} is too short for a secret (under {MIN_SECRET} characters)")
         register(value)
@@ -318,7 +354,8 @@ class _Parser:
         def replace(match: re.Match) -> str:
             variable = match.group(1)
             if variable not in self.env:
-                raise self.error(where, f"{key}: environment variable {variable} is not set")
+                self.unset_variable(where, key, variable)
+                return match.group(0)
             return self.env[variable]
 
         return ENV_REF.sub(replace, value)

@@ -17,10 +17,12 @@ from flowvault.masking import mask, safe_text
 
 
 def is_interactive(stream: IO[str]) -> bool:
-    """True when `stream` is a terminal a person watches: animate there; print plain lines everywhere else."""
+    """True when `stream` is a terminal a person watches: animate there; print plain lines everywhere else.
+    NO_COLOR asks for a plain terminal: no escape codes, so no animation either (issue 19)."""
     try:
         # CI set: a log, even when the runner gives a pseudo-terminal (as flowvault.launch.progress does)
-        return stream.isatty() and os.environ.get("TERM") != "dumb" and not os.environ.get("CI")
+        return (stream.isatty() and os.environ.get("TERM") != "dumb" and not os.environ.get("CI")
+                and not os.environ.get("NO_COLOR"))
     except (AttributeError, ValueError):
         return False
 

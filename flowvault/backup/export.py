@@ -260,13 +260,8 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
     doc = {"format": FORMAT, "source": root, "type": report.type, "redaction": redaction,
            kind: dict(sorted(final.items())), "extras": dict(sorted(extras.items()))}
     vault.write(f"{root}/{INDEX}", dumpb(doc))  # last: a run killed before this re-exports what it had started
-    summary = f"{root}: {report.listed} listed, {report.exported} exported, {report.unchanged} unchanged"
-    if report.removed:
-        summary += f", {len(report.removed)} removed"
-    if report.failed:
-        summary += f", {len(report.failed)} failed"
+    # the source's summary line is the command's output (stdout), said once (issue 19): not repeated here
     report.failed.sort(key=lambda f: (f.name, f.id))
     report.removed.sort()
-    ui.info(summary)
 
 

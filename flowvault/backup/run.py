@@ -106,6 +106,8 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
     if history and (latest_only or not commit):
         raise UsageError("--history commits every stored version; drop --latest-only / --no-commit or --history")
     names = select_sources(config, sources)
+    for name in names:  # only the chosen sources' secrets are needed (issue 19)
+        getattr(config.sources[name], "require", lambda: None)()
     jobs = jobs or DEFAULT_JOBS
     key_file = _key_file(config)
     redactor = Redactor.from_environment(getattr(config.vault, "redact", ()) or (), key_file=key_file)
@@ -148,11 +150,10 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
         except BaseException:
             _abandon(made)
             raise
-        with vault.lock(), _series(vault, commit and not latest_only) as series:
+        with vault.lock(on_wait=ui.info), _series(vault, commit and not latest_only) as series:
             def one(name, src_cfg, source, started, report) -> None:
                 if started is None:
                     report.error = str(source)
-                    ui.info(f"{name}: FAILED: {source}")
                     return
                 try:
                     backup_source(vault, source, report, started, redactor=redactor, full=full, jobs=jobs, ui=ui,
@@ -161,7 +162,6 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                     if isinstance(e, (UsageError, VaultError)):  # the vault, not the source, failed: exit 3
                         raise
                     report.error = first_line(e)
-                    ui.info(f"{name}: FAILED, nothing of it changed: {report.error}")
                 finally:
                     with contextlib.suppress(Exception):
                         source.close()
@@ -203,7 +203,12 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
     for failure in result.failures:
         ui.info(failure.line())
     whole = [s for s in result.sources if s.error]
-    if whole and len(whole) == len(result.sources) and not result.failures:
+    every = bool(whole) and len(whole) == len(result.sources) and not result.failures
+    # each failed source's reason once, on stderr (the summary on stdout says "failed"); the first one of a run
+    # that failed as a whole is the error line itself
+    for report in whole[1:] if every else whole:
+        ui.info(f"{report.name}: FAILED, nothing of it changed: {_named(report.name, report.error)}")
+    if every:
         first = whole[0]
         raise _SourceFailed(f"{first.name}: {first.error}" if not first.error.startswith(first.name) else first.error,
                             result)
@@ -276,6 +281,11 @@ def _rare_gc(young: int = 50_000):
             gc.freeze()
             gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def _named(name: str, error: str) -> str:
+    """`error` without a leading "<name>: " (the line names the source already)."""
+    return error[len(name) + 2:] if error.startswith(f"{name}: ") else error
 
 
 class _SourceFailed(FlowvaultError):

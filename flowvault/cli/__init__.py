@@ -65,6 +65,7 @@ class FlowvaultGroup(click.Group):
             raise
         except FlowvaultError as e:
             _report(ctx, e, str(e))
+            _json_error(ctx, e, str(e), e.exit_status)
             ctx.exit(int(e.exit_status))
         except KeyboardInterrupt:
             # on a terminal the ^C the shell echoed is still on the line
@@ -73,6 +74,7 @@ class FlowvaultGroup(click.Group):
             ctx.exit(int(ExitStatus.INTERRUPTED))
         except Exception as e:  # noqa: BLE001 - the one place unexpected errors are turned into exit 3
             _report(ctx, e, f"unexpected error: {type(e).__name__}: {e}")
+            _json_error(ctx, e, f"unexpected error: {type(e).__name__}: {e}", ExitStatus.REMOTE)
             ctx.exit(int(ExitStatus.REMOTE))
 
 
@@ -84,6 +86,31 @@ def _report(ctx: click.Context, error: BaseException, message: str) -> None:
     line = mask(message.splitlines()[0] if message else type(error).__name__)
     hint = "" if show_traceback or isinstance(error, FlowvaultError) else " (run with --traceback for details)"
     click.echo(f"flowvault: {line}{hint}", err=True)
+
+
+def _json_error(ctx: click.Context, error: BaseException, message: str, status: int) -> None:
+    """With --format json, a failed command still gives a script JSON on stdout: {"error", "exit_status"} (issue 19),
+    unless it printed its own (a backup's partial result, a launch's or smoke's results)."""
+    if ctx.meta.get(FORMAT_KEY) != "json" or getattr(error, "json_printed", False) or getattr(error, "result", None):
+        return
+    import json
+
+    click.echo(json.dumps({"error": mask(message.splitlines()[0] if message else type(error).__name__),
+                           "exit_status": int(status)}, indent=2, ensure_ascii=False))
+
+
+FORMAT_KEY = "flowvault.format"  # ctx.meta: the running command's --format (ctx.meta is shared by the whole chain)
+
+
+def _remember_format(command: click.Command) -> click.Command:
+    original = command.invoke
+
+    def invoke(ctx: click.Context):
+        ctx.meta[FORMAT_KEY] = ctx.params.get("fmt")
+        return original(ctx)
+
+    command.invoke = invoke
+    return command
 
 
 def _isatty(stream) -> bool:
@@ -132,7 +159,7 @@ def _register() -> None:
     import importlib
 
     for name in ("init", "backup", "status", "diff", "log", "show", "restore", "launch", "smoke", "sandbox", "demo"):
-        cli.add_command(importlib.import_module(f"flowvault.cli.{name}").command)
+        cli.add_command(_remember_format(importlib.import_module(f"flowvault.cli.{name}").command))
 
 
 _register()

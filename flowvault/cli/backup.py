@@ -4,7 +4,7 @@ import json
 
 import click
 
-from flowvault.cli.context import complete_sources
+from flowvault.cli.context import check_local, complete_sources
 
 
 @click.command("backup", short_help="Export every flow into the vault and commit the change.")
@@ -31,7 +31,7 @@ def command(app, sources, message, no_commit, push, full, jobs, history, latest_
     Example:
       FLOWVAULT_PROD_CLIENT_SECRET=... flowvault backup --source prod
     """
-    from flowvault.backup.run import run_backup
+    from flowvault.backup.run import run_backup, select_sources
     from flowvault.errors import ConfigError
     from flowvault.ui import UI
 
@@ -39,6 +39,9 @@ def command(app, sources, message, no_commit, push, full, jobs, history, latest_
     # say so before a long export, not after the commit
     if push and not no_commit and not getattr(config.vault, "remote", None):
         raise ConfigError(f"{app.config_file()}: --push needs [vault].remote; add remote = \"origin\" to [vault]")
+    for name in select_sources(config, sources):  # the command line and the config first,
+        config.sources[name].require()
+    check_local(app, app.vault_dir(), config.vault.remote if push else None)  # then the vault, before any token
     try:
         result = run_backup(config, app.vault_dir(), sources=sources, message=message, commit=not no_commit,
                             push=push, full=full, jobs=jobs, ui=UI(), worker_processes=True, history=history,
@@ -58,7 +61,7 @@ def _render(result, fmt: str) -> None:
         return
     for s in result.sources:
         if s.error:
-            click.echo(f"{s.name}: failed: {s.error}")
+            click.echo(f"{s.name}: failed, nothing of it changed")  # why: on stderr, once
             continue
         line = f"{s.name}: {s.listed} listed, {s.exported} exported, {s.unchanged} unchanged"
         if s.versions:

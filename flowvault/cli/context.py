@@ -28,7 +28,7 @@ class AppContext:
             path = self.config_file()
             if not path.exists():
                 raise ConfigError(f"{path}: no such file; run `flowvault init` or pass --config FILE")
-            self._config = load_config(path)
+            self._config = load_config(path, lazy=True)  # a table's ${VAR}s are needed when it is used
         return self._config
 
     def vault_dir(self) -> Path:
@@ -87,3 +87,45 @@ def complete_sources(ctx, param, incomplete: str) -> list[str]:
 def complete_davinci_sources(ctx, param, incomplete: str) -> list[str]:
     """Shell completion of DaVinci source names (what `restore --to` accepts)."""
     return [n for n in _configured(ctx, "sources", "davinci") if n.startswith(incomplete)]
+
+
+def complete_flows(ctx, param, incomplete: str) -> list[str]:
+    """Shell completion of flow and workflow names saved in the vault (at HEAD), ignoring case."""
+    try:
+        root = ctx.find_root()
+        app = AppContext(config_path=root.params.get("config_path"), vault_path=root.params.get("vault_path"))
+        from flowvault.vault import snapshot
+
+        snap = snapshot.load_ref(snapshot.open_vault(app.vault_dir()), "HEAD")
+        names = sorted({e.name for e in (*snap.flows, *snap.workflows)})
+    except Exception:  # noqa: BLE001 - a completion never fails the shell (no vault, no commit yet, a bad config)
+        return []
+    return [n for n in names if n.casefold().startswith(incomplete.casefold())]
+
+
+def check_local(app: AppContext, vault_dir: Path, remote: str | None = None) -> None:
+    """Before a command contacts any service (issue 19): the vault folder exists inside a git repository, and
+    `remote` (for --push), if given, is one of its git remotes. Cheap: no git import; git itself only for --push."""
+    from flowvault.errors import NoVaultError, VaultError
+
+    where = ""
+    if not app.vault_path:  # from [vault] path, which is relative to the config file's folder, not the shell's
+        where = f" ([vault] path of {app.config_file()}, relative to its folder; or pass --vault DIR)"
+    if not vault_dir.is_dir():
+        raise NoVaultError(f"{vault_dir}: vault folder does not exist{where}; fix the path, "
+                           f"or run `flowvault init {vault_dir}`")
+    resolved = vault_dir.resolve()
+    if not any((d / ".git").exists() for d in (resolved, *resolved.parents)):
+        raise NoVaultError(f"{vault_dir}: not inside a git repository{where}; run `flowvault init {vault_dir}`")
+    if remote:
+        import subprocess
+
+        try:
+            remotes = subprocess.run(["git", "-C", str(vault_dir), "remote"], capture_output=True, text=True,
+                                     timeout=30).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            return  # git is checked again when the push runs
+        if remote not in remotes:
+            known = ", ".join(remotes) or "none"
+            raise VaultError(f"--push: the vault has no git remote {remote!r} (remotes: {known}); "
+                             f"add it (`git remote add {remote} URL`) or fix [vault] remote")

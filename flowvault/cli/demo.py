@@ -18,6 +18,7 @@ import click
 from flowvault.errors import FlowvaultError, VaultError
 
 SECRET_ENV = "FLOWVAULT_SANDBOX_SECRET"
+STATE = ".sandbox"  # in a kept vault: the sandbox's --state (what the demo changed in it) and its secret
 DEMO_FLOW = "Sandbox API Success"  # the flow the demo edits, restores and launches (seeded by the sandbox)
 REPLACE_FIELDS = ("name", "description", "color", "graphData", "inputSchema", "outputSchema", "settings", "trigger")
 
@@ -30,8 +31,10 @@ def run_demo(keep: Path | None, say: Callable[[str], None]) -> Path | None:
     """Run every step of the demo; returns the vault folder when `keep` is given (else it is removed)."""
     from flowvault.sandbox.server import Sandbox
 
+    generated = not os.environ.get(SECRET_ENV)
     # A distinctive throwaway secret: the sandbox accepts it, and masking it cannot mangle ordinary words.
-    os.environ.setdefault(SECRET_ENV, "demo-" + secrets.token_hex(12))
+    if generated:
+        os.environ[SECRET_ENV] = "demo-" + secrets.token_hex(12)
     # Keyed fingerprints for the demo's redacted secrets (a real vault keeps its key outside the repo).
     os.environ.setdefault("FLOWVAULT_REDACT_KEY", secrets.token_hex(16))
     vault = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="flowvault-demo-"))
@@ -39,16 +42,45 @@ def run_demo(keep: Path | None, say: Callable[[str], None]) -> Path | None:
         raise VaultError(f"{vault}: not empty; --keep needs a new or empty folder")
     vault.mkdir(parents=True, exist_ok=True)
     config = vault / "flowvault.toml"
+    # Kept: the sandbox keeps its state in the vault, so that the closing hints can bring it back as it was
+    state = vault / STATE if keep else None
     try:
-        with Sandbox(port=0) as sandbox:
-            _story(sandbox, vault, config, say)
+        with Sandbox(port=0, state_dir=state) as sandbox:
+            _story(sandbox, vault, config, say, keep=bool(keep))
+            if keep:
+                port = int(sandbox.url.rsplit(":", 1)[1])  # the port it got (port 0: a free one)
+                _leave_sandbox(vault.resolve(), port, generated, say)
     finally:
         if not keep:
             shutil.rmtree(vault, ignore_errors=True)
     return vault if keep else None
 
 
-def _story(sandbox, vault: Path, config: Path, say: Callable[[str], None]) -> None:
+def _leave_sandbox(vault: Path, port: int, generated: bool, say: Callable[[str], None]) -> None:
+    """The closing hints of a kept demo, each a command that works as printed (tests/cli/test_first_hour.py runs
+    them): the vault's history, and the sandbox brought back on its port with its secret and state."""
+    import shlex
+
+    (vault / STATE).mkdir(exist_ok=True)
+    exclude = vault / ".git" / "info" / "exclude"
+    if exclude.parent.is_dir():  # not the team's business: the sandbox's files stay out of `git status`
+        with open(exclude, "a", encoding="utf-8") as f:
+            f.write(f"/{STATE}/\n")
+    export = ""
+    if generated:  # the demo's own secret, kept beside the state (a throwaway, never printed)
+        secret_file = vault / STATE / "secret"
+        secret_file.write_text(os.environ[SECRET_ENV], encoding="utf-8")
+        secret_file.chmod(0o600)
+        export = f'export {SECRET_ENV}="$(cat {STATE}/secret)" && '
+    cd = f"cd {shlex.quote(str(vault))} && "
+    say(f"The vault is in {vault}. Try:")
+    say(f"  {cd}flowvault log")
+    say(f"  {cd}flowvault diff HEAD~2 HEAD~1")
+    say(f"  {cd}{export}flowvault sandbox --port {port} --state {STATE}    # the sandbox again, as the demo left it")
+    say(f"  {cd}{export}flowvault smoke    # beside it: <type>-ok launchers pass, <type>-fail ones fail (exit 1)")
+
+
+def _story(sandbox, vault: Path, config: Path, say: Callable[[str], None], *, keep: bool = False) -> None:
     run = _runner(config)
     say(f"1. A sandbox of PingOne DaVinci, PingIDM, InVision and Smart Flows is listening on {sandbox.url}.")
     sandbox.write_config(config)
@@ -70,7 +102,10 @@ def _story(sandbox, vault: Path, config: Path, say: Callable[[str], None]) -> No
     markdown.write_text(_capture(config, "diff", "--format", "markdown"), encoding="utf-8")
     mermaid = vault / "sandbox-api-success.mmd"
     mermaid.write_text(_capture(config, "show", DEMO_FLOW, "--format", "mermaid"), encoding="utf-8")
-    say(f"   The PR comment version is in {markdown.name}; the flow as a Mermaid picture in {mermaid.name}.")
+    if keep:
+        say(f"   The PR comment version is in {markdown}; the flow as a Mermaid picture in {mermaid}.")
+    else:
+        say("   `--keep DIR` keeps them: the PR comment version (flow-diff.md) and the flow as a Mermaid picture.")
 
     say("7. History with a one-line summary per commit (`flowvault log`):")
     run("log")
@@ -84,7 +119,8 @@ def _story(sandbox, vault: Path, config: Path, say: Callable[[str], None]) -> No
 
     say("9. Smoke tests through the real launch APIs of all four systems (`flowvault smoke`):")
     run("smoke", "davinci-ok", "invision-ok", "smartflows-ok", "idm-ok")
-    say("   Each system also has a `<type>-fail` launcher whose flow fails: try `flowvault smoke` in the vault.")
+    say("   Each system also has a `<type>-fail` launcher whose flow fails"
+        + (" (see the hints below)." if keep else ": `flowvault demo --keep DIR` shows how to try them."))
 
 
 def _runner(config: Path):
@@ -147,8 +183,6 @@ def command(app, keep):
       flowvault demo --keep ./demo-vault
     """
     def say(line: str) -> None:
-        click.secho(line, err=True, bold=line[:1].isdigit())
+        click.secho(line, err=True, bold=line[:1].isdigit() and not os.environ.get("NO_COLOR"))
 
-    kept = run_demo(keep, say)
-    if kept:
-        say(f"The vault is in {kept}: try `cd {kept} && flowvault log` or `flowvault diff HEAD~2 HEAD~1`.")
+    run_demo(keep, say)

@@ -2,6 +2,8 @@
 
 import click
 
+from flowvault.cli.context import complete_flows
+
 
 @click.command("diff", short_help="Show what changed between two snapshots, flow by flow.")
 @click.argument("old", required=False)
@@ -10,7 +12,8 @@ import click
               help="text, markdown (a PR comment) or json (for scripts).")
 @click.option("--level", type=click.Choice(["config", "all"]), default="config", show_default=True,
               help="config leaves out layout and metadata changes.")
-@click.option("--flow", "flows", multiple=True, help="Only this flow (name, folder or id; repeatable).")
+@click.option("--flow", "flows", multiple=True, shell_complete=complete_flows,
+              help="Only this flow (name, folder or id; repeatable).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are changes, like git diff.")
 @click.pass_obj
 def command(app, old, new, fmt, level, flows, exit_code):
@@ -48,6 +51,12 @@ def command(app, old, new, fmt, level, flows, exit_code):
     color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     click.echo(render(result, fmt, color=color), nl=False)
     if exit_code and result.changes:
+        from flowvault.cli import github
+
+        if github.active():
+            github.annotate("warning", "flowvault diff", f"{len(result.changes)} change(s) between "
+                            f"{old_snap.label} and {new_snap.label}; the step summary lists them")
+            github.step_summary(render(result, "markdown"))
         click.get_current_context().exit(1)
 
 

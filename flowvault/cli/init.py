@@ -9,7 +9,8 @@ TEMPLATE = '''\
 [vault]
 path = "."                      # the git repo; snapshots go under <path>/snapshots/
 # remote = "origin"             # used by `flowvault backup --push`
-# redact = ["*secret*", "*password*", "*apikey*", "*token*"]   # extra names to treat as secret
+# redact = ["*pin*"]            # extra names to treat as secret, besides the defaults (*secret*, *password*,
+#                               # *apikey*, *api_key*, *token*, *credential*, *privatekey*)
 
 # [sources.prod]                # one per DaVinci environment
 # type = "davinci"

@@ -42,12 +42,19 @@ def command(app, name, inputs, input_file, timeout, no_wait, fmt):
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
     else:
-        click.echo(result_line(result))
+        # each message once (issue 19): why the service failed the call is the error line on stderr; what the
+        # flow answered is the result, on stdout
+        errored = result.outcome == ERROR and not result.timed_out
+        click.echo(result_line(result, started=no_wait, message=not errored))
     if result.outcome == PASSED:
         return
     if result.outcome == ERROR and not result.timed_out:
-        raise RemoteError(_named(name, result.message), status=result.http_status)
-    raise LaunchFailed(f"{name}: {result.outcome}{' (timed out)' if result.timed_out else ''}: {result.message}")
+        error = RemoteError(_named(name, result.message), status=result.http_status)
+    else:
+        why = f": {result.message}" if fmt == "json" else "; the result line says what it answered"
+        error = LaunchFailed(f"{name}: {result.outcome}{' (timed out)' if result.timed_out else ''}{why}")
+    error.json_printed = True  # the result above is the JSON, with its message
+    raise error
 
 
 def _named(name: str, message: str) -> str:

@@ -2,9 +2,11 @@
 
 import click
 
+from flowvault.cli.context import complete_flows
+
 
 @click.command("log", short_help="History of the vault or of one flow, a line per commit.")
-@click.argument("flow", required=False)
+@click.argument("flow", required=False, shell_complete=complete_flows)
 @click.option("-n", "max_count", type=click.IntRange(1), help="At most N commits.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for scripts.")
@@ -26,19 +28,21 @@ def command(app, flow, max_count, fmt):
 
     vault = snapshot.open_vault(app.vault_dir())
     if vault.head() is None:
-        if flow:
-            raise UsageError(f"{flow!r}: the vault {vault.path} has no commits yet; run `flowvault backup` first")
-        click.echo(f"flowvault: the vault {vault.path} has no commits yet; run `flowvault backup` first", err=True)
+        # exit 2, as diff and show do (issue 19): there is no history to show
+        raise UsageError(f"the vault {vault.path} has no commits yet; run `flowvault backup` first")
     # only commits that touched snapshots/: the vault may be a team's config repo with commits of its own
     paths = ["snapshots"]
     if flow:
-        found = snapshot.load_ref(vault, "HEAD").find(flow) or snapshot.load_worktree(vault).find(flow)
+        head = snapshot.load_ref(vault, "HEAD")
+        found = head.find(flow) or snapshot.load_worktree(vault).find(flow)
         if not found:
-            raise UsageError(f"no flow named {flow!r} in the vault; give a flow's name, folder name or id")
+            hint = snapshot.did_you_mean(head.suggest(flow)) or "; give a flow's name, folder name or id"
+            raise UsageError(f"no flow named {flow!r} in the vault{hint}")
         paths = sorted({p for entry in found for p in snapshot.entry_paths(entry)})
     rows = []
     # Cost follows what changed: git lists each commit's changed paths (it compares tree ids, not files), and only
     # the flows, workflows and environment files behind those paths are read and diffed, on both sides.
+    named = [v for e in found for v in (e.name, e.id) if v] if flow else None  # the match find() made, as names
     with vault.blobs() as read:
         for entry in vault.history(paths, max_count):
             if len(entry.parents) > 1:  # a merge: git lists no paths for it; compare whole trees
@@ -47,7 +51,7 @@ def command(app, flow, max_count, fmt):
                 changed = [c.path for c in entry.changes]
                 old = snapshot.load_changed(read, entry.parents[0] if entry.parents else None, changed)
                 new = snapshot.load_changed(read, entry.sha, changed)
-            result = diff_snapshots(old, new, flows=[flow] if flow else None) if flow else diff_snapshots(old, new)
+            result = diff_snapshots(old, new, flows=named) if flow else diff_snapshots(old, new)
             rows.append({"commit": entry.sha, "date": entry.date, "author": entry.author, "message": entry.summary,
                          "summary": count_summary(result.changes, result.summary), "counts": result.summary})
     if fmt == "json":

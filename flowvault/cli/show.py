@@ -2,9 +2,11 @@
 
 import click
 
+from flowvault.cli.context import complete_flows
+
 
 @click.command("show", short_help="Print a flow from the vault as JSON or a Mermaid chart.")
-@click.argument("flow")
+@click.argument("flow", shell_complete=complete_flows)
 @click.option("--at", "ref", default="HEAD", show_default=True, help="Vault ref to read the flow from.")
 @click.option("--format", "fmt", type=click.Choice(["json", "mermaid"]), default="json", show_default=True,
               help="json (the canonical flow) or mermaid (a flowchart).")
@@ -24,9 +26,11 @@ def command(app, flow, ref, fmt):
     vault = snapshot.open_vault(app.vault_dir())
     if vault.head() is None:
         raise no_commits_yet(app.vault_dir())
-    found = snapshot.load_ref(vault, ref).find(flow)
+    snap = snapshot.load_ref(vault, ref)
+    found = snap.find(flow)
     if not found:
-        raise UsageError(f"no flow named {flow!r} in the vault at {ref}; give a flow's name, folder name or id")
+        hint = snapshot.did_you_mean(snap.suggest(flow)) or "; give a flow's name, folder name or id"
+        raise UsageError(f"no flow named {flow!r} in the vault at {ref}{hint}")
     if len(found) > 1:
         where = ", ".join(f"{e.source}/{e.slug}" for e in found)
         raise UsageError(f"{flow!r} names {len(found)} flows ({where}); give the folder name or the id")

@@ -21,9 +21,9 @@ def command(app, names, junit, fmt):
     import sys
 
     from flowvault.cli.launch import read_input
-    from flowvault.errors import ConfigError, LaunchFailed
+    from flowvault.errors import ConfigError, LaunchFailed, RemoteError
     from flowvault.launch import report
-    from flowvault.launch.base import PASSED
+    from flowvault.launch.base import ERROR, PASSED
     from flowvault.launch.progress import progress_for
     from flowvault.launch.runner import run_launcher, unknown_launcher
 
@@ -34,6 +34,7 @@ def command(app, names, junit, fmt):
     for name in selected:
         if name not in config.launchers:
             raise unknown_launcher(name, config)
+        config.launchers[name].require()  # before any runs: the selected launchers' variables, and only theirs
     results = []
     for name in selected:
         cfg = config.launchers[name]
@@ -42,7 +43,8 @@ def command(app, names, junit, fmt):
             results.append(run_launcher(cfg, config, input=read_input(cfg, config), progress=progress))
         finally:
             progress.close()
-        click.echo(report.result_line(results[-1]), err=True)
+        if fmt != "text":  # the text table says it on stdout: once (issue 19)
+            click.echo(report.result_line(results[-1]), err=True)
     if junit:
         report.write_junit(results, junit)
     if fmt == "json":
@@ -54,5 +56,20 @@ def command(app, names, junit, fmt):
         if text is not None:
             click.echo(text)
     bad = [r.launcher for r in results if r.outcome != PASSED]
-    if bad:
-        raise LaunchFailed(f"{len(bad)} of {len(results)} smoke tests did not pass: {', '.join(bad)}")
+    from flowvault.cli import github
+
+    if github.active():
+        for r in results:
+            if r.outcome != PASSED:
+                github.annotate("error", f"flowvault smoke: {r.launcher}", report.result_line(r))
+        if fmt != "markdown" or sys.stdout.isatty():  # `--format markdown >> $GITHUB_STEP_SUMMARY` writes it already
+            github.step_summary(report.markdown(results))
+    if all(r.outcome == ERROR and not r.timed_out for r in results):  # DESIGN: exit 3, no launcher could run
+        error = RemoteError(f"no smoke test could run: every launcher failed to start ({', '.join(bad)}); "
+                            "the results say why (unreachable, credentials)")
+    elif bad:
+        error = LaunchFailed(f"{len(bad)} of {len(results)} smoke tests did not pass: {', '.join(bad)}")
+    else:
+        return
+    error.json_printed = True  # the results (json) carry each launcher's message
+    raise error

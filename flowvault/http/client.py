@@ -122,7 +122,7 @@ class Client:
         self._sleep = sleep
         self._gate = Gate(sleep)
         self._slots = threading.BoundedSemaphore(max(1, max_in_flight))
-        self._policy = Policy(source, self._gate, retry_after_cap, backoff_factor, backoff_cap, sleep)
+        self._policy = Policy(source, self._gate, retry_after_cap, backoff_factor, backoff_cap, sleep, max_retries)
         self._headers = {"User-Agent": user_agent or f"flowvault/{__version__}", "Accept": "application/json"}
         self._headers.update(headers or {})
         self._register_secret_headers(self._headers)
@@ -215,6 +215,9 @@ class Client:
             except _BodyFault as fault:
                 if attempt < attempts:
                     delay = self._policy.backoff(attempt)
+                    if attempt == 1:  # at default verbosity, once per call (issue 19)
+                        log.warning("%s: retrying %s %s (%d/%d) after %s", self.source, method, shown, attempt,
+                                    attempts - 1, fault)
                     log.info("%s -> %s; retry %d in %.1f s", where, fault, attempt, delay)
                     self._sleep(delay)
                     continue
@@ -351,13 +354,17 @@ class Client:
                     mask(f"{where} -> truncated response body ({reason(e)}); not retried: it may have run"),
                 ) from None
             except requests.exceptions.Timeout as e:
-                again = "" if retry else "; not retried: it may have run"
+                # a call that never connected was not sent: only one that was may have run (issue 19)
+                again = "" if retry or _not_sent(e) else "; not retried: it may have run"
+                what = "no connection" if _not_sent(e) else "no answer"
                 raise RemoteError(
-                    mask(f"{where} -> no answer within {timeout:g} s ({reason(e)}){again}"), retryable=True
+                    mask(f"{where} -> {what} within {timeout:g} s ({reason(e)}){again}"), retryable=True
                 ) from None
             except requests.exceptions.RequestException as e:
+                if _not_sent(e):
+                    raise RemoteError(mask(f"{where} -> unreachable ({reason(e)})"), retryable=True) from None
                 again = "" if retry else "; not retried: it may have run"
-                raise RemoteError(mask(f"{where} -> unreachable ({reason(e)}){again}"), retryable=True) from None
+                raise RemoteError(mask(f"{where} -> connection lost ({reason(e)}){again}"), retryable=True) from None
         ms = (time.monotonic() - started) * 1000
         log.debug("%s -> %s (%d ms)", where, raw.status_code, ms)
         response = Response(raw.status_code, raw.headers, content, method, urlsplit(url).path)
@@ -422,6 +429,22 @@ class Client:
                 register(value)
                 if " " in value:  # "Bearer abc", "Basic abc": the credential alone may appear elsewhere
                     register(value.split(" ", 1)[1])
+
+
+def _not_sent(error: BaseException) -> bool:
+    """True when `error` happened before the request left: no connection (refused, unknown host, connect timeout)."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        nested = [a for a in getattr(cause, "args", ()) if isinstance(a, BaseException)]
+        cause = (getattr(cause, "reason", None) or (nested[0] if nested else None) or cause.__cause__
+                 or cause.__context__)
+    return False
 
 
 _urllib3_masked = False

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from flowvault.http.errors import reason
+
 # The client's logger: a retry is one more line of the call it belongs to (`-v` shows both under flowvault.http.client).
 log = logging.getLogger("flowvault.http")
 
@@ -73,11 +75,19 @@ class Policy:
     backoff_factor: float
     backoff_cap: float
     sleep: Callable[[float], None]
+    retries: int = 0  # the most a call is retried (connect errors: CONNECT_RETRIES at most)
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter for retry number `attempt` (1-based), capped."""
         delay = self.backoff_factor * (2 ** (attempt - 1))
         return min(self.backoff_cap, delay + random.uniform(0, self.backoff_factor / 2))
+
+
+def _connect_error(error: BaseException) -> bool:
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    return isinstance(error, (NewConnectionError, ConnectTimeoutError)) or isinstance(
+        getattr(error, "reason", None), (NewConnectionError, ConnectTimeoutError))
 
 
 _retry_class = None
@@ -123,6 +133,12 @@ def _make_retry_class():
             last = self.history[-1] if self.history else None
             cause = f"{last.status}" if last and last.status else type(last.error).__name__ if last else "error"
             path = urlsplit(last.url or "").path if last else ""
+            if attempt == 1:  # at default verbosity, once per call: a wait of many seconds is not silent (issue 19)
+                connect = last is not None and last.error is not None and _connect_error(last.error)
+                most = min(CONNECT_RETRIES, policy.retries) if connect else policy.retries
+                why = cause if last is None or last.error is None else reason(last.error)
+                log.warning("%s: retrying %s %s (%d/%d) after %s", policy.source, last.method if last else "", path,
+                            attempt, most or attempt, why)
             log.info(
                 "%s: %s %s -> %s; retry %d in %.1f s",
                 policy.source, last.method if last else "", path, cause, attempt, delay,

@@ -21,14 +21,18 @@ def label(result: Result) -> str:
     return "timeout" if result.timed_out else result.outcome
 
 
-def result_line(result: Result) -> str:
-    """`idm-ok: passed (ended) run 104 in 0.1 s: process osgiProcess ran to its end`"""
+def result_line(result: Result, *, started: bool = False, message: bool = True) -> str:
+    """`idm-ok: passed (ended) run 104 in 0.1 s: process osgiProcess ran to its end`; `started`: a run that
+    `launch --no-wait` started and did not wait for says "started", not "passed"; `message=False` leaves out
+    the message (said elsewhere)."""
     status = f" ({result.status})" if result.status else ""
     run = f" run {result.run_id}" if result.run_id else ""
-    message = result.message or ""
-    if message.startswith(f"launcher {result.launcher}: "):  # the launch clients name the launcher already
-        message = message[len(f"launcher {result.launcher}: "):]
-    return mask(f"{result.launcher}: {label(result)}{status}{run} in {result.duration:.1f} s: {message}")
+    text = result.message or ""
+    if text.startswith(f"launcher {result.launcher}: "):  # the launch clients name the launcher already
+        text = text[len(f"launcher {result.launcher}: "):]
+    word = "started" if started and result.outcome == PASSED else label(result)
+    said = f": {text}" if message and text else ""
+    return mask(f"{result.launcher}: {word}{status}{run} in {result.duration:.1f} s{said}")
 
 
 def summary(results: list[Result]) -> dict:
@@ -46,18 +50,27 @@ def table(results: list[Result], stream: IO[str] | None = None) -> str | None:
     stream = stream or sys.stdout
     rows = [(r.launcher, r.type, label(r), r.status or "", r.run_id or "", f"{r.duration:.1f}s", r.message)
             for r in results]
+    if _tty(stream) and os.environ.get("NO_COLOR"):
+        # the plain table: rich's has escape codes (bold, the title's style) even without colour (issue 19)
+        stream.write(_plain(results, rows) + "\n")
+        return None
     if _tty(stream):
         from rich.console import Console
         from rich.table import Table
 
         t = Table(title="flowvault smoke")
         for column in ("launcher", "type", "outcome", "status", "run id", "time", "message"):
-            t.add_column(column, overflow="fold")
+            # ids and times are copied whole: never wrapped (a 36-character run id wrapped at 120 columns)
+            t.add_column(column, overflow="fold", no_wrap=column in ("launcher", "run id", "time"))
         styles = {PASSED: "green", FAILED: "red", BLOCKED: "yellow", ERROR: "magenta", "timeout": "magenta"}
         for row in rows:
             t.add_row(*(mask(c) for c in row), style=styles.get(row[2]))
         Console(file=stream, no_color=bool(os.environ.get("NO_COLOR"))).print(t)
         return None
+    return _plain(results, rows)
+
+
+def _plain(results: list[Result], rows: list[tuple]) -> str:
     widths = [max(len(str(row[i])) for row in rows + [("launcher", "type", "outcome", "status", "run id", "time", "")])
               for i in range(6)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(("launcher", "type", "outcome", "status", "run id", "time"),

@@ -13,7 +13,8 @@ from flowvault.launch.base import BLOCKED, ERROR, FAILED, PASSED, Result, RunOpt
 
 
 def make_launcher(cfg) -> Any:
-    """The Launcher for `cfg` (a flowvault.config.LauncherConfig)."""
+    """The Launcher for `cfg` (a flowvault.config.LauncherConfig); ConfigError if a variable it needs is unset."""
+    getattr(cfg, "require", lambda: None)()
     module = launcher_module(cfg.type)
     return module.Launcher(cfg.name, cfg.settings, secret_hint=cfg.secret_hint)
 

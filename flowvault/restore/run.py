@@ -65,8 +65,9 @@ def target_source(config, name: str, option: str = "--to"):
         raise ConfigError(f"unknown source {name!r} for {option}; "
                           f"configured DaVinci sources: {', '.join(davinci) or 'none'}")
     if source.type != "davinci":
-        raise UsageError(f"source {name!r} is a {source.type} source; restore writes to DaVinci sources: "
+        raise UsageError(f"source {name!r} is of type {source.type!r}; restore writes to DaVinci sources: "
                          f"{', '.join(davinci) or 'none configured'}")
+    getattr(source, "require", lambda: None)()  # its secret is needed now, the other tables' are not (issue 19)
     return source
 
 

@@ -42,6 +42,7 @@ LOCK_NAME = "flowvault.lock"
 # rebase before push, whose working tree is moved to HEAD (`git read-tree -m -u <old> HEAD`).
 INDEX_PENDING = "flowvault-pending-index"
 DEFAULT_LOCK_TIMEOUT = 60.0
+LOCK_QUIET = 1.0  # seconds a run waits for the lock before it says so
 _ZERO = "0" * 40
 
 
@@ -133,20 +134,37 @@ class Vault:
     # --- the lock ----------------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def lock(self, timeout: float | None = None) -> Iterator[None]:
-        """Hold the vault lock (.git/flowvault.lock) for the block; VaultError if another run holds it too long."""
+    def lock(self, timeout: float | None = None, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold the vault lock (.git/flowvault.lock) for the block; VaultError if another run holds it too long.
+        `on_wait(message)` is told, after LOCK_QUIET seconds, that this run waits for another one (issue 19)."""
         if timeout is None:
             timeout = float(os.environ.get("FLOWVAULT_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
         lock_path = self.git_dir / LOCK_NAME
         # An OS-level lock (flock / LockFileEx): a killed run releases it with its process, so no stale locks.
         lock = filelock.FileLock(str(lock_path), timeout=timeout)
+        pid_path = self.git_dir / (LOCK_NAME + ".pid")  # who holds it, for the waiting run's message
         try:
-            lock.acquire()
+            if on_wait is not None and timeout > LOCK_QUIET:
+                try:
+                    lock.acquire(timeout=LOCK_QUIET)
+                except filelock.Timeout:
+                    try:
+                        holder = f" (pid {int(pid_path.read_text(encoding='ascii').strip())})"
+                    except (OSError, ValueError):
+                        holder = ""
+                    rel = os.path.relpath(lock_path, self.root) if lock_path.is_relative_to(self.root) else lock_path
+                    on_wait(f"waiting for the run holding {rel}{holder} "
+                            f"(up to {timeout:g} s, FLOWVAULT_LOCK_TIMEOUT)...")
+                    lock.acquire(timeout=timeout - LOCK_QUIET)
+            else:
+                lock.acquire()
         except filelock.Timeout as e:
             raise VaultError(
                 f"another flowvault run is using the vault {self.path} (lock {lock_path} held for more than "
                 f"{timeout:g} s); wait for it to finish and run again, or raise FLOWVAULT_LOCK_TIMEOUT"
             ) from e
+        with contextlib.suppress(OSError):
+            pid_path.write_text(f"{os.getpid()}\n", encoding="ascii")
         try:
             self.clean_stale()
             self._finish_index_update()

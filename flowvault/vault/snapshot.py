@@ -78,8 +78,48 @@ class Snapshot:
     environments: dict = field(default_factory=dict)
 
     def find(self, wanted: str) -> list:
-        """Flows and workflows whose name, folder name (slug) or id is `wanted`."""
-        return [e for e in (*self.flows, *self.workflows) if wanted in (e.name, e.slug, e.id)]
+        """Flows and workflows whose name, folder name (slug) or id is `wanted`, else (`source/flow`) that source's;
+        failing that, those it names when case and surrounding blanks are ignored (issue 19)."""
+        return find_entries([*self.flows, *self.workflows], wanted)
+
+    def suggest(self, wanted: str, n: int = 3) -> list[str]:
+        """Up to `n` flow and workflow names closest to `wanted` (for "did you mean ..."), closest first."""
+        return suggest_names([e.name for e in (*self.flows, *self.workflows)], wanted, n)
+
+
+def find_entries(entries: list, wanted: str) -> list:
+    """The entries that `wanted` names (see Snapshot.find): exactly if any does, else ignoring case and blanks."""
+    source, sep, rest = wanted.partition("/")
+    for same in (lambda a, b: a == b, lambda a, b: a.strip().casefold() == b.strip().casefold()):
+        found = [e for e in entries if any(same(wanted, v) for v in (e.name, e.slug, e.id))]
+        if not found and sep:
+            found = [e for e in entries
+                     if same(source, e.source or "") and any(same(rest, v) for v in (e.name, e.slug, e.id))]
+        if found:
+            return found
+    return []
+
+
+def suggest_names(names: list[str], wanted: str, n: int = 3) -> list[str]:
+    """Up to `n` of `names` that contain `wanted` (or it them), then those that look like it, ignoring case."""
+    import difflib
+
+    key = wanted.strip().casefold()
+    folded = {}
+    for name in names:
+        folded.setdefault(name.strip().casefold(), name)
+    close = difflib.get_close_matches(key, list(folded), n=n, cutoff=0.6)
+    containing = sorted((f for f in folded if key and (key in f or f in key)), key=lambda f: (len(f), f))
+    return list(dict.fromkeys(folded[f] for f in [*containing, *close]))[:n]
+
+
+def did_you_mean(names: list[str]) -> str:
+    """'; did you mean 'a' or 'b'?' for a message, or '' when there is nothing close."""
+    if not names:
+        return ""
+    quoted = [repr(name) for name in names]
+    listed = " or ".join(quoted) if len(quoted) < 3 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"; did you mean {listed}?"
 
 
 # --- parsing ----------------------------------------------------------------------------------------------------

@@ -189,8 +189,8 @@ def test_reading_a_vault_without_commits_says_to_back_up_first(tmp_path, args):
 def test_log_of_a_vault_without_commits(tmp_path):
     assert run(["init", str(tmp_path)]).exit_code == 0
     result = run(["--vault", str(tmp_path), "log", "--format", "json"])
-    assert result.exit_code == 0
-    assert json.loads(result.stdout) == []
+    assert result.exit_code == 2  # as diff and show (issue 19)
+    assert json.loads(result.stdout)["exit_status"] == 2
     assert result.stderr == f"flowvault: the vault {tmp_path} has no commits yet; run `flowvault backup` first\n"
 
 

@@ -148,7 +148,7 @@ def test_dropped_connection_retried_for_reads_only(server, make_client):
     client = make_client()
     assert client.post("/read", retry=True, json={}).data == {"ok": True}
     assert server.calls["/v1/read"] == 2
-    with pytest.raises(RemoteError, match=r"^prod: POST /v1/start -> unreachable .*not retried"):
+    with pytest.raises(RemoteError, match=r"^prod: POST /v1/start -> connection lost .*not retried: it may have run$"):
         client.post("/start", retry=False, json={})
     assert server.calls["/v1/start"] == 1
 
@@ -193,6 +193,17 @@ def test_unreachable_after_retries(make_client):
     with pytest.raises(RemoteError, match=r"^prod: GET /v1/flows -> unreachable \(.*refused") as info:
         client.get_json("/flows", params={"api_key": "fake-never-shown-0001"})
     assert "fake-never-shown-0001" not in str(info.value) and "api_key" not in str(info.value)
+
+
+def test_a_start_that_could_not_connect_was_not_sent_so_it_cannot_have_run():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = Client(f"http://127.0.0.1:{port}/v1", source="prod", max_retries=1, backoff_factor=0.01)
+    with pytest.raises(RemoteError) as info:
+        client.post("/start", retry=False, json={})
+    assert str(info.value).startswith("prod: POST /v1/start -> unreachable (")
+    assert "may have run" not in str(info.value)
 
 
 def test_every_call_has_a_timeout(server, make_client):

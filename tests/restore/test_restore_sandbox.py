@@ -167,7 +167,7 @@ def test_unknown_flow_or_source_is_one_line_and_exit_2(world, other):
         (["no such flow", "--to", "davinci"], "no flow 'no such flow' in the vault at HEAD"),
         (["full-basic", "--to", "nowhere"],
          "unknown source 'nowhere' for --to; configured DaVinci sources: davinci, other"),
-        (["full-basic", "--to", "idm"], "source 'idm' is a idm source"),
+        (["full-basic", "--to", "idm"], "source 'idm' is of type 'idm'"),
     ):
         result = world.run("restore", *args)
         assert result.exit_code == 2, result.output

@@ -118,7 +118,7 @@ def test_import_deploy_and_errors_conform(registry, p1):
 
 
 def test_connector_instances_details_and_writes_conform(registry, p1, two_envs):
-    from conftest import client_for
+    from tests.sandbox.sandbox_helpers import client_for
 
     instances = p1.get("/connectorInstances").json()
     check(registry, "DaVinciConnectorInstanceCollectionResponse", instances)

@@ -6,10 +6,10 @@ import base64
 
 import pytest
 import requests
-from conftest import PingOne
 
 from flowvault.sandbox.server import Sandbox
 from flowvault.sandbox.token import CLIENT_ID, ENV_ID
+from tests.sandbox.sandbox_helpers import PingOne
 
 FULL_BASIC = "c7062a8857740ee2185694bb855f8f21"  # 3 versions, version 2 deployed; calls subflow 1 and subflow 2
 SUBFLOWS = {"00f66e8926ced6ef5b83619fde4a314a", "07503fed5c02849dbbd5ee932da654b2"}

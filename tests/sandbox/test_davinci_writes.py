@@ -4,9 +4,9 @@ backup reads, as the Platform API documents them."""
 from __future__ import annotations
 
 import requests
-from conftest import PingOne
 
 from flowvault.sandbox.server import Sandbox
+from tests.sandbox.sandbox_helpers import PingOne
 
 FULL_BASIC = "c7062a8857740ee2185694bb855f8f21"  # versions 1..3, 2 deployed
 SUCCESS_FLOW, FAIL_FLOW = "5b0c5a1d0c0ffee0000000000000a0c1", "5b0c5a1d0c0ffee0000000000000fa11"

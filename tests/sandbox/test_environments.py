@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import requests
 from click.testing import CliRunner
-from conftest import PingOne, client_for
 
 from flowvault.sandbox.envs import CLIENT_ID, ENV_ID
 from flowvault.sandbox.server import Sandbox
+from tests.sandbox.sandbox_helpers import PingOne, client_for
 
 try:
     import tomllib

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import requests
-from conftest import client_for
 
 from flowvault.sandbox.server import Sandbox, fault_for
+from tests.sandbox.sandbox_helpers import client_for
 
 VAR = {"name": "v", "context": "company", "dataType": "string", "mutable": True}
 FULL_BASIC = "c7062a8857740ee2185694bb855f8f21"
