@@ -184,7 +184,7 @@ class _Route:
         if len(parts) != len(self.segments):
             return None
         params = {}
-        for seg, part in zip(self.segments, parts):
+        for seg, part in zip(self.segments, parts, strict=True):
             m = _PARAM.match(seg)
             if m:
                 if not part:
@@ -512,7 +512,7 @@ def _base_path(patterns: list[str]) -> str:
     """The longest leading run of path segments that every route pattern shares."""
     paths = [p.split(" ", 1)[1].strip("/").split("/") for p in patterns]
     common: list[str] = []
-    for parts in zip(*paths):
+    for parts in zip(*paths, strict=False):  # stops at the shortest pattern
         if len(set(parts)) != 1:
             break
         common.append(parts[0])

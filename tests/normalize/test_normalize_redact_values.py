@@ -173,7 +173,7 @@ def test_no_false_positives_on_the_real_exports():
     for path in DAVINCI_FILES + sandbox:
         data = path.read_bytes()
         plain, redacted = davinci.load_export(data), davinci.load_export(data, redactor=redactor)
-        for a, b in zip(plain.flows, redacted.flows):
+        for a, b in zip(plain.flows, redacted.flows, strict=True):
             if b.meta.get("secret_paths"):
                 for p in b.meta["secret_paths"]:
                     assert p[:2] == ["variables", "company/mf-configObject"], (path.name, p)

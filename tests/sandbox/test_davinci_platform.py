@@ -354,7 +354,7 @@ def test_pingone_429_fault_has_request_limited_body():
 
     with Sandbox(fault_rate=0.5, seed=11) as sb:
         n = next(i for i in range(100) if fault_for(11, 0.5, i) == "429")
-        for i in range(n):
+        for _ in range(n):
             try:
                 requests.get(f"{sb.url}/v1/environments/{ENV_ID}/flows", timeout=5)
             except requests.exceptions.RequestException:
