@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, overload
 
 # The emulated systems, in registration order. The last three are written by another engineer and are imported
 # only when present, so the framework works (and its tests pass) before they land.
@@ -124,6 +124,11 @@ class Request:
             return json.loads(self.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
             raise HttpError(400, "INVALID_DATA", f"The request body is not valid JSON: {e}") from None
+
+    @overload
+    def arg(self, name: str, default: str) -> str: ...
+    @overload
+    def arg(self, name: str, default: None = None) -> str | None: ...
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """The first value of query parameter `name`."""

@@ -187,7 +187,9 @@ def register(router: Router, ctx: SandboxContext) -> None:
                 flows = split_export(body["flowInfo"])
             except ValueError as e:
                 raise HttpError(400, "INVALID_DATA", f"flowInfo: {e}") from None
-            mapping = body.get("flowNameMapping") if isinstance(body.get("flowNameMapping"), dict) else {}
+            mapping = body.get("flowNameMapping")
+            if not isinstance(mapping, dict):
+                mapping = {}
             created = store.import_flows(body["name"].strip(), body.get("description"), flows, mapping)
             store.save()
             main = dv.imported(created[0])

@@ -161,7 +161,7 @@ class Store:
             else last.get("updatedAt", "2026-01-01T00:00:00.000Z")
         created = iso_from_ms(first.get("createdDate"), updated) if kind == "legacy" else first.get("createdAt", updated)
         n = len(pairs)
-        versions = {}
+        versions: dict[str, dict[str, Any]] = {}
         for i, (doc, doc_kind) in enumerate(pairs, start=1):
             # The corpus revisions carry identical dates; space the versions a day apart, ending at the real date.
             stamp = _minus_days(updated, n - i)
@@ -241,7 +241,7 @@ class Store:
         Beyond MAX_VERSIONS, the oldest versions are dropped, never the deployed one."""
         number = max(int(v) for v in flow["versions"]) + 1
         stamp = self.ctx.clock.iso(self.ctx.clock.tick(60))
-        version = {"createdAt": stamp, "updatedAt": stamp, "content": content}
+        version: dict[str, Any] = {"createdAt": stamp, "updatedAt": stamp, "content": content}
         if alias:
             version["alias"] = alias
         if cloned_from is not None:
