@@ -233,7 +233,8 @@ class Router:
         return out
 
     def error_format(self, prefix: str, formatter: ErrorFormatter) -> None:
-        """Render errors (HttpError, 404/405, faults) under path `prefix` with `formatter(status, code, message, details)`.
+        """Render errors (HttpError, 404/405, faults) under path `prefix` with
+        `formatter(status, code, message, details)`.
 
         The longest matching prefix wins; the default is the PingOne Platform error body.
         """
@@ -450,7 +451,8 @@ def register_hooks(router: Router, ctx: SandboxContext) -> None:
         body = request.json(default={})
         usage = ('Expected {"fail": ["<id>", ...]} and/or {"fail_writes": {"<environment>": N}} '
                  '(N: writes still accepted, or {"after": N, "times": K} to fail K writes, then accept again)')
-        if not isinstance(body, dict) or not body.keys() & {"fail", "fail_writes"} or body.keys() - {"fail", "fail_writes"}:
+        if (not isinstance(body, dict) or not body.keys() & {"fail", "fail_writes"}
+                or body.keys() - {"fail", "fail_writes"}):
             raise HttpError(400, "INVALID_DATA", usage)
         fail = body.get("fail", sorted(ctx.fail_ids))
         if not isinstance(fail, list) or not all(isinstance(x, str) for x in fail):
@@ -474,7 +476,8 @@ def register_hooks(router: Router, ctx: SandboxContext) -> None:
             if entries is not None:
                 ctx.fail_writes = entries
             return json_response(200, {"fail": sorted(ctx.fail_ids), "fail_writes": {
-                name: entry["allowed"] if entry["times"] is None else {"after": entry["allowed"], "times": entry["times"]}
+                name: entry["allowed"] if entry["times"] is None
+                else {"after": entry["allowed"], "times": entry["times"]}
                 for name, entry in sorted(ctx.fail_writes.items())}})
 
     @router.route("GET", "/")
