@@ -44,14 +44,14 @@ def cli_row(m: dict) -> dict:
     fv, dd = median(m["flowvault"]), median(m["deepdiff"])
     ratio = fv / dd
     return {"id": "3",
-            "measure": f"`flowvault diff` of a {m['flows']}-flow export ({m['nodes']} nodes, {m['mb']:.1f} MB) vs a copy "
-                       f"with 1% of labels edited and nodes reordered, process start included",
+            "measure": f"`flowvault diff` of a {m['flows']}-flow export ({m['nodes']} nodes, {m['mb']:.1f} MB) "
+                       f"vs a copy with 1% of labels edited and nodes reordered, process start included",
             "baseline": "python -c \"DeepDiff(a, b, ignore_order=True)\" on the same files",
             "result": f"{fv:.2f} s vs {dd:.2f} s", "ratio": ratio, "ratio_text": f"{ratio:.2f}x",
             "target": "<= 0.5x", "pass": ratio <= 0.5 and m["found"] == m["edited"],
-            "note": f"{m['found']} change records for {m['edited']} edited labels; the export is {m['flows']} real flows "
-                    f"bundled into one legacy `flows: [...]` file (no single real export in tests/fixtures reaches "
-                    f"~900 nodes; the biggest multi-flow one, FLOW_ESCAPED, has 94)"}
+            "note": f"{m['found']} change records for {m['edited']} edited labels; the export is {m['flows']} "
+                    f"real flows bundled into one legacy `flows: [...]` file (no single real export in tests/fixtures "
+                    f"reaches ~900 nodes; the biggest multi-flow one, FLOW_ESCAPED, has 94)"}
 
 
 # --- row 4 -----------------------------------------------------------------------------------------------------
@@ -95,7 +95,8 @@ def measure_inprocess(*, nodes: int, repeat: int) -> dict:
 def inprocess_row(m: dict) -> dict:
     fv, dd = median(m["flowvault"]), median(m["deepdiff"])
     speedup = dd / fv
-    return {"id": "4", "measure": f"semantic diff of a {m['nodes']}-node flow (1% labels edited, reordered), in process",
+    return {"id": "4",
+            "measure": f"semantic diff of a {m['nodes']}-node flow (1% labels edited, reordered), in process",
             "baseline": "DeepDiff(ignore_order=True) on the raw exports, in process",
             "result": f"{fv:.3f} s vs {dd:.2f} s", "ratio": speedup, "ratio_text": f"{speedup:.0f}x faster",
             "target": "<= 0.2 s and >= 20x faster", "pass": fv <= 0.2 and speedup >= 20 and m["found"] == m["edited"],

@@ -34,8 +34,9 @@ QUICK = {"flows": 6, "small": 3, "latency_ms": 50, "backup_repeat": 1, "cli_repe
 
 
 def machine() -> dict:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "implementation": platform.python_implementation(),
-            "platform": platform.platform(), "processor": platform.processor() or platform.machine()}
+    return {"cpus": os.cpu_count(), "python": platform.python_version(),
+            "implementation": platform.python_implementation(), "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine()}
 
 
 def measure(params: dict, tmp: Path, only: set[str] | None = None, log=print) -> tuple[list[dict], dict]:
@@ -89,7 +90,8 @@ def table(rows: list[dict], info: dict, *, quick: bool, seconds: float, repeats:
               f"{repeats['inproc_repeat']} (in process), {repeats['log_repeat']} (log vs diff), "
               f"{repeats['backup_repeat']} (backups), baseline and "
               f"candidate interleaved; whole run {seconds:.0f} s",
-              f"{passed}/{len(rows)} targets met" + (" (--quick: tiny inputs, ratios are not meaningful)" if quick else ""),
+              f"{passed}/{len(rows)} targets met"
+              + (" (--quick: tiny inputs, ratios are not meaningful)" if quick else ""),
               *(["notes:"] + notes if notes else [])]
     return "\n".join(lines)
 

@@ -11,9 +11,12 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from flowvault.masking import mask, safe_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def is_interactive(stream: IO[str]) -> bool:
@@ -66,10 +69,10 @@ class UI:
         self.color = self.interactive and not os.environ.get("NO_COLOR")
         self.quiet = quiet
         self._lock = threading.Lock()
-        self._console = None
+        self._console: Console | None = None
         self._warned: set[str] = set()
 
-    def _rich_console(self):
+    def _rich_console(self) -> Console:
         if self._console is None:
             from rich.console import Console
 

@@ -1,13 +1,15 @@
 """Canonical snapshots -> a list of Change records, flow by flow. No I/O, no printing.
 
 `diff_snapshots` matches the flows and workflows of two snapshots and hands each pair to its differ:
-flow.py (DaVinci), workflow.py (PingIDM BPMN); environment.py reads variables.json and applications.json. records.py holds the Change record, labels.py the names a reviewer
-reads, paths.py the JSON pointers and the one lazy import of deepdiff (see its docstring on speed).
+flow.py (DaVinci), workflow.py (PingIDM BPMN); environment.py reads variables.json and applications.json.
+records.py holds the Change record, labels.py the names a reviewer reads, paths.py the JSON pointers and the one
+lazy import of deepdiff (see its docstring on speed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from flowvault.diff.environment import diff_environment
 from flowvault.diff.flow import diff_flows, flow_name
@@ -36,8 +38,8 @@ from flowvault.errors import UsageError
 
 __all__ = [
     "ACTIONS", "CATEGORIES", "LEVELS", "NOISE_CATEGORIES", "Change", "DiffResult", "FlowPair", "bpmn_title",
-    "check_level", "connector_display", "diff_environment", "diff_flows", "diff_snapshots", "diff_workflows", "flow_name",
-    "is_subflow_call", "node_kind", "node_label", "node_title", "pointer", "subflow_name",
+    "check_level", "connector_display", "diff_environment", "diff_flows", "diff_snapshots", "diff_workflows",
+    "flow_name", "is_subflow_call", "node_kind", "node_label", "node_title", "pointer", "subflow_name",
 ]
 
 
@@ -110,7 +112,7 @@ def _match(old: list, new: list, kind: str) -> list[tuple]:
     """Return pairs (kind, old, new): same source and id first, then same source and name, then a lone pair."""
     pairs, left_old, left_new = [], list(old), list(new)
     for keyfunc in (_ident, _entry_name):
-        index = {}
+        index: dict[tuple[Any, str], Any] = {}
         for entry in left_new:
             index.setdefault((entry.source, keyfunc(entry)), entry)
         still_old = []

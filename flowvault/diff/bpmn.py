@@ -34,8 +34,8 @@ def model(data: bytes) -> dict:
             out["messageFlows"][el_id] = {"tag": tag, "name": el.get("name"), "sourceRef": el.get("sourceRef"),
                                           "targetRef": el.get("targetRef")}
         elif tag == "lane" and el_id:
-            refs = sorted((r.text or "").strip() for r in el if bpmn.local(r.tag) == "flowNodeRef")
-            out["lanes"][el_id] = {"tag": tag, "name": el.get("name"), "flowNodeRefs": refs}
+            node_refs = sorted((r.text or "").strip() for r in el if bpmn.local(r.tag) == "flowNodeRef")
+            out["lanes"][el_id] = {"tag": tag, "name": el.get("name"), "flowNodeRefs": node_refs}
         elif tag in _DATA_TAGS and el_id:
             out["data"][el_id] = {"tag": tag, "name": el.get("name"), "attributes": bpmn.attributes(el)}
         elif tag in _ASSOCIATION_TAGS:

@@ -95,7 +95,8 @@ def _policies(old: dict, new: dict, source, app: str, parts: list, flow_names: d
         if a == b:
             continue
         policy = b if isinstance(b, dict) else a
-        target = f"{app}/{(policy or {}).get('name') or policy_id}" if isinstance(policy, dict) else f"{app}/{policy_id}"
+        target = (f"{app}/{(policy or {}).get('name') or policy_id}" if isinstance(policy, dict)
+                  else f"{app}/{policy_id}")
         here = [*parts, "flowPolicies", policy_id]
         if not (isinstance(a, dict) and isinstance(b, dict)):
             out.append(_record(source, "policy", action(a, b), target, target, here, _named(a, flow_names),

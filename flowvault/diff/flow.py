@@ -36,7 +36,8 @@ def _triple(doc: Any) -> tuple[dict, dict, dict] | None:
 
 def flow_name(doc: Any) -> str:
     """Return the name a flow's records carry: its name, else its id, else "(unnamed flow)"."""
-    flow = _triple(doc)[0]
+    triple = _triple(doc)
+    flow = triple[0] if triple is not None else {}
     return str(flow.get("name") or flow.get("id") or "(unnamed flow)")
 
 
@@ -49,7 +50,9 @@ def diff_flows(old: Any, new: Any, *, level: str = "config", source: str | None 
         return []
     name = flow_name(new if b is not None else old)
     if a is None or b is None:
-        flow, flow_id = (b or a)[0], _flow_id(b or a)
+        present = b if b is not None else a
+        assert present is not None  # both absent returned above
+        flow, flow_id = present[0], _flow_id(present)
         value = {"id": flow_id, "name": flow.get("name"), "nodes": len(flow.get("nodes") or {})}
         return [Change(source, name, "flow", action(a, b), str(flow_id or name), name, "",
                        None if a is None else value, value if a is None else None)]
@@ -281,7 +284,8 @@ class _FlowDiffer:
         return out
 
 
-_CATEGORY_ORDER = {"flow": 0, "trigger": 1, "node": 2, "subflow": 2, "edge": 3, "variable": 4, "setting": 5, "schema": 6}
+_CATEGORY_ORDER = {"flow": 0, "trigger": 1, "node": 2, "subflow": 2, "edge": 3, "variable": 4, "setting": 5,
+                   "schema": 6}
 _ACTION_ORDER = {"removed": 0, "added": 1, "changed": 2}
 
 

@@ -34,7 +34,10 @@ def node_title(node: dict) -> str:
             return value.strip()
     if node.get("connectorId"):
         return connector_display(node["connectorId"])
-    return {"EVAL": "Evaluator", "START": "Start", "ANNOTATION": "Annotation"}.get(node.get("nodeType"), "node")
+    kind = node.get("nodeType")
+    if not isinstance(kind, str):
+        return "node"
+    return {"EVAL": "Evaluator", "START": "Start", "ANNOTATION": "Annotation"}.get(kind, "node")
 
 
 def node_kind(node: dict) -> str:

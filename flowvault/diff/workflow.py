@@ -90,6 +90,7 @@ def _diff_bpmn(source, name, old: bytes, new: bytes, level: str = "config") -> l
             if ea == eb or swallowed(section, element_id, ea, eb):
                 continue
             element = eb if eb is not None else ea
+            assert element is not None  # ea == eb skipped the both-absent case
             if category == "edge":
                 label = f"{bpmn_title(b if eb else a, element.get('sourceRef'))} -> " \
                         f"{bpmn_title(b if eb else a, element.get('targetRef'))}"
@@ -131,6 +132,7 @@ def _others(source, name, a: dict, b: dict) -> list[Change]:
             if ia == ib:
                 continue
             item = ib if ib is not None else ia
+            assert item is not None  # ia == ib skipped the both-absent case
             doc = b if ib is not None else a
             if category == "edge":
                 label = f"{_title(doc, item.get('sourceRef'))} -> {_title(doc, item.get('targetRef'))}"

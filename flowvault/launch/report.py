@@ -74,9 +74,9 @@ def _plain(results: list[Result], rows: list[tuple]) -> str:
     widths = [max(len(str(row[i])) for row in rows + [("launcher", "type", "outcome", "status", "run id", "time", "")])
               for i in range(6)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(("launcher", "type", "outcome", "status", "run id", "time"),
-                                                   widths)) + "  message"]
+                                                   widths, strict=True)) + "  message"]
     for row in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row[:6], widths)) + "  " + row[6])
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row[:6], widths, strict=True)) + "  " + row[6])
     s = summary(results)
     lines.append(f"{s['passed']} passed, {s['failed']} failed, {s['blocked']} blocked, {s['error']} errors")
     return mask("\n".join(lines))

@@ -79,7 +79,8 @@ class Launcher(BaseLauncher):
         poll = max(1, int(s.poll_timeout))
         client = self.client(s.url, auth={"X-API-Key": s.api_key}, timeout=poll + 15.0)
         base = "/api/v1/flows/executions"
-        body = options.input if isinstance(options.input, (str, bytes)) else render_xml(options.input or {}, s.input_root)
+        body = (options.input if isinstance(options.input, (str, bytes))
+                else render_xml(options.input or {}, s.input_root))
         if isinstance(body, str):
             body = body.encode("utf-8")
         options.progress.update("starting", f"flow {s.flow_id}", 0)

@@ -11,6 +11,7 @@ import io
 import posixpath
 import zipfile
 from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 
@@ -119,7 +120,8 @@ def canonical_xml(data: bytes, redact: Callable[[str], str] | None = None) -> by
         _sort_attributes(el)
     root = _sorted_root(tree)
     etree.indent(root, space="  ")
-    parts = [etree.tostring(node, encoding="utf-8", with_tail=False) for node in root.itersiblings(preceding=True)][::-1]
+    parts = [etree.tostring(node, encoding="utf-8", with_tail=False)
+             for node in root.itersiblings(preceding=True)][::-1]
     parts.append(etree.tostring(root, encoding="utf-8", with_tail=False))
     parts += [etree.tostring(node, encoding="utf-8", with_tail=False) for node in root.itersiblings()]
     return DECLARATION + b"\n".join(parts) + b"\n"
@@ -186,7 +188,7 @@ def _describe(el: etree._Element) -> dict:
                 ext_tag = local(ext.tag)
                 if not ext_tag:
                     continue
-                entry = {"attributes": attributes(ext)}
+                entry: dict[str, Any] = {"attributes": attributes(ext)}
                 if ext_tag == "formProperty":
                     values = [attributes(v) for v in ext if local(v.tag) == "value"]
                     if values:
@@ -198,7 +200,8 @@ def _describe(el: etree._Element) -> dict:
                     if text:
                         entry["text"] = text
                     nested = [
-                        {"tag": local(n.tag), "attributes": attributes(n), "text": _text(n)} for n in ext if local(n.tag)
+                        {"tag": local(n.tag), "attributes": attributes(n), "text": _text(n)}
+                        for n in ext if local(n.tag)
                     ]
                     if nested:
                         entry["children"] = nested

@@ -18,7 +18,8 @@ GRAPH_LAYOUT_KEYS = frozenset(
      "userZoomingEnabled", "zoomingEnabled", "renderer"}
 )  # fmt: skip
 GRAPH_META_KEYS = frozenset({"allLinterErrors"})
-ELEMENT_LAYOUT_KEYS = frozenset({"position", "group", "removed", "selected", "selectable", "locked", "grabbable", "pannable"})
+ELEMENT_LAYOUT_KEYS = frozenset({"position", "group", "removed", "selected", "selectable", "locked", "grabbable",
+                                 "pannable"})
 NODE_DATA_META_KEYS = ("connectionId", "linterError")
 ELEMENT_EXTRA = "_element"  # holds element-level keys whose name is also a data key
 _INT_TEXT = re.compile(r"-?(0|[1-9][0-9]*)")

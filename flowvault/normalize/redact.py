@@ -87,8 +87,10 @@ class Redactor:
         self._scanned_chars = 0
 
     @classmethod
-    def from_environment(cls, extra_patterns: Iterable[str] = (), key_file: str | os.PathLike | None = None) -> Redactor:
-        """Return a Redactor keyed from $FLOWVAULT_REDACT_KEY, else from key_file, else unkeyed; patterns = defaults + extra."""
+    def from_environment(cls, extra_patterns: Iterable[str] = (),
+                         key_file: str | os.PathLike | None = None) -> Redactor:
+        """Return a Redactor keyed from $FLOWVAULT_REDACT_KEY, else from key_file, else unkeyed;
+        patterns = defaults + extra."""
         patterns = DEFAULT_PATTERNS + tuple(extra_patterns)
         env = os.environ.get(ENV_KEY)
         if env:
@@ -240,7 +242,8 @@ class Redactor:
         for index, value in enumerate(obj):
             new = value
             if isinstance(value, dict):
-                new = self._redact(value, (where, index), found, by_name, "value" in value and Redactor.names_secret(value))
+                new = self._redact(value, (where, index), found, by_name,
+                                   "value" in value and Redactor.names_secret(value))
             elif isinstance(value, list):
                 new = self._redact(value, (where, index), found, by_name)
             elif isinstance(value, str) and len(value) >= 6:

@@ -52,7 +52,8 @@ def is_secret_name(name: Any) -> bool:
 _B64URL = r"A-Za-z0-9_\-"
 # One pattern per kind; group "s" is the secret. See _DETECTORS for which string runs which, and its check.
 _PEM = re.compile(
-    r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----(?P<s>.*?)(?:-----END \1PRIVATE KEY\2-----|\Z)", re.DOTALL
+    r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----(?P<s>.*?)(?:-----END \1PRIVATE KEY\2-----|\Z)",
+    re.DOTALL,
 )
 # No edge checks: standard base64 (images) has no ".", so two dots never sit inside one.
 _JWT = re.compile(rf"(?P<s>eyJ[{_B64URL}]{{8,}}\.[{_B64URL}]{{8,}}\.[{_B64URL}]*)")

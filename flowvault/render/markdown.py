@@ -104,16 +104,16 @@ def _draw(graph: dict, marks: dict, edge_marks: dict, draw, total: int) -> tuple
     still, or nothing, until the block fits GitHub's limits."""
     from flowvault.render.mermaid import fits, neighbourhood
 
-    centre = set(marks)
+    centre: set[str] = set(marks)
     for eid in edge_marks:
         edge = (graph.get("edges") or {}).get(eid) or {}
-        centre |= {edge.get("source"), edge.get("target")} - {None}
+        centre |= {end for end in (edge.get("source"), edge.get("target")) if end is not None}
     if not centre:
         return None, ""
-    attempts = [(None, "")] if total <= WHOLE_FLOW_NODES else []
+    attempts: list[tuple[set[str] | None, str]] = [(None, "")] if total <= WHOLE_FLOW_NODES else []
     for limit in (NEIGHBOURHOOD, 15):
-        only = neighbourhood(graph, centre, limit=limit)
-        attempts.append((only, f"_Drawn: the changed nodes and their neighbours, {len(only)} of {total} nodes._"))
+        near = neighbourhood(graph, centre, limit=limit)
+        attempts.append((near, f"_Drawn: the changed nodes and their neighbours, {len(near)} of {total} nodes._"))
     attempts.append((centre, f"_Drawn: only the {len(centre)} changed nodes of {total}._"))
     for only, note in attempts:
         chart = draw(only)

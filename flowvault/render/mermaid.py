@@ -48,8 +48,9 @@ def _node_text(node: dict) -> str:
     text = escape(title)
     if kind and kind not in (title, "node"):
         text += "<br/>" + escape(kind)
-    if is_subflow_call(node) and subflow_name(node):
-        text += "<br/>" + escape("calls " + subflow_name(node))
+    called = subflow_name(node) if is_subflow_call(node) else None
+    if called:
+        text += "<br/>" + escape("calls " + called)
     return text
 
 

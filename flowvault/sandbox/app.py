@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, overload
 
 # The emulated systems, in registration order. The last three are written by another engineer and are imported
 # only when present, so the framework works (and its tests pass) before they land.
@@ -125,6 +125,11 @@ class Request:
         except (UnicodeDecodeError, ValueError) as e:
             raise HttpError(400, "INVALID_DATA", f"The request body is not valid JSON: {e}") from None
 
+    @overload
+    def arg(self, name: str, default: str) -> str: ...
+    @overload
+    def arg(self, name: str, default: None = None) -> str | None: ...
+
     def arg(self, name: str, default: str | None = None) -> str | None:
         """The first value of query parameter `name`."""
         values = self.query.get(name)
@@ -184,7 +189,7 @@ class _Route:
         if len(parts) != len(self.segments):
             return None
         params = {}
-        for seg, part in zip(self.segments, parts):
+        for seg, part in zip(self.segments, parts, strict=True):
             m = _PARAM.match(seg)
             if m:
                 if not part:
@@ -228,7 +233,8 @@ class Router:
         return out
 
     def error_format(self, prefix: str, formatter: ErrorFormatter) -> None:
-        """Render errors (HttpError, 404/405, faults) under path `prefix` with `formatter(status, code, message, details)`.
+        """Render errors (HttpError, 404/405, faults) under path `prefix` with
+        `formatter(status, code, message, details)`.
 
         The longest matching prefix wins; the default is the PingOne Platform error body.
         """
@@ -445,7 +451,8 @@ def register_hooks(router: Router, ctx: SandboxContext) -> None:
         body = request.json(default={})
         usage = ('Expected {"fail": ["<id>", ...]} and/or {"fail_writes": {"<environment>": N}} '
                  '(N: writes still accepted, or {"after": N, "times": K} to fail K writes, then accept again)')
-        if not isinstance(body, dict) or not body.keys() & {"fail", "fail_writes"} or body.keys() - {"fail", "fail_writes"}:
+        if (not isinstance(body, dict) or not body.keys() & {"fail", "fail_writes"}
+                or body.keys() - {"fail", "fail_writes"}):
             raise HttpError(400, "INVALID_DATA", usage)
         fail = body.get("fail", sorted(ctx.fail_ids))
         if not isinstance(fail, list) or not all(isinstance(x, str) for x in fail):
@@ -469,7 +476,8 @@ def register_hooks(router: Router, ctx: SandboxContext) -> None:
             if entries is not None:
                 ctx.fail_writes = entries
             return json_response(200, {"fail": sorted(ctx.fail_ids), "fail_writes": {
-                name: entry["allowed"] if entry["times"] is None else {"after": entry["allowed"], "times": entry["times"]}
+                name: entry["allowed"] if entry["times"] is None
+                else {"after": entry["allowed"], "times": entry["times"]}
                 for name, entry in sorted(ctx.fail_writes.items())}})
 
     @router.route("GET", "/")
@@ -512,7 +520,7 @@ def _base_path(patterns: list[str]) -> str:
     """The longest leading run of path segments that every route pattern shares."""
     paths = [p.split(" ", 1)[1].strip("/").split("/") for p in patterns]
     common: list[str] = []
-    for parts in zip(*paths):
+    for parts in zip(*paths, strict=False):  # stops at the shortest pattern
         if len(set(parts)) != 1:
             break
         common.append(parts[0])

@@ -103,7 +103,8 @@ def routes(router: Router, ctx: SandboxContext, envs: Environments) -> Callable[
 def _require_type(request: Request, *allowed: str) -> None:
     if request.content_type not in allowed:
         raise HttpError(415, "INVALID_REQUEST",  # UnsupportedMediaTypeError.code
-                        f"Content-Type {request.content_type or '(none)'!r} is not supported here; use {' or '.join(allowed)}")
+                        f"Content-Type {request.content_type or '(none)'!r} is not supported here; "
+                        f"use {' or '.join(allowed)}")
 
 
 def _body_object(request: Request) -> dict:
@@ -182,12 +183,15 @@ def register(router: Router, ctx: SandboxContext) -> None:
             # its own call, davinci-api.md §4); importing a name that exists creates another flow, as create does.
             if "flowInfo" not in body:
                 raise HttpError(400, "INVALID_DATA", "flowInfo is required",
-                                details=[{"code": "REQUIRED_VALUE", "target": "flowInfo", "message": "flowInfo is required"}])
+                                details=[{"code": "REQUIRED_VALUE", "target": "flowInfo",
+                                          "message": "flowInfo is required"}])
             try:
                 flows = split_export(body["flowInfo"])
             except ValueError as e:
                 raise HttpError(400, "INVALID_DATA", f"flowInfo: {e}") from None
-            mapping = body.get("flowNameMapping") if isinstance(body.get("flowNameMapping"), dict) else {}
+            mapping = body.get("flowNameMapping")
+            if not isinstance(mapping, dict):
+                mapping = {}
             created = store.import_flows(body["name"].strip(), body.get("description"), flows, mapping)
             store.save()
             main = dv.imported(created[0])
@@ -235,7 +239,8 @@ def register(router: Router, ctx: SandboxContext) -> None:
             name = body.get("name", f"{dv.store.current(flow).get('name', '')} (clone)")
             if not isinstance(name, str) or not name.strip():
                 raise HttpError(400, "INVALID_DATA", "name must be a non-empty string",
-                                details=[{"code": "INVALID_VALUE", "target": "name", "message": "must be a non-empty string"}])
+                                details=[{"code": "INVALID_VALUE", "target": "name",
+                                          "message": "must be a non-empty string"}])
             content = copy.deepcopy(dv.store.current(flow))
             content["name"] = name.strip()
             clone = dv.store.create_flow(content)
@@ -306,13 +311,15 @@ def register(router: Router, ctx: SandboxContext) -> None:
             flow = dv.store.flow(request.params["flowID"])
             dv.store.version(flow, request.params["versionID"])
             if flow["id"] in ctx.fail_ids:
-                raise HttpError(500, "UNEXPECTED_ERROR", "An unexpected error occurred while exporting the flow version.")
+                raise HttpError(500, "UNEXPECTED_ERROR",
+                                "An unexpected error occurred while exporting the flow version.")
             number = int(request.params["versionID"])
             values = bool(body.get("includeVariableValues"))
             out = dv.export(flow, number, values)
             if body.get("includeSubFlows"):
                 content = flow["versions"][str(number)]["content"]
-                out["_embedded"] = [dv.export(sub, n, values) for sub, n in dv.store.resolve_subflows(content, flow["id"])]
+                out["_embedded"] = [dv.export(sub, n, values)
+                                    for sub, n in dv.store.resolve_subflows(content, flow["id"])]
             return json_response(200, out)  # under the lock: `out` shares the store's objects
 
     dvconstructs.register(route, ctx)
@@ -361,7 +368,8 @@ def _validated(dv: DaVinci, flow: dict, body: dict) -> dict:
     """The flow as the validate action answers it: DaVinciFlowResponse with the linter's counts and findings for the
     graph in the body (else the current version's). Checked: edges between existing nodes, nodes' connector
     instances exist in this environment, subflow calls name an existing flow. Nothing is saved."""
-    graph = body.get("graphData") if isinstance(body.get("graphData"), dict) else dv.store.current(flow).get("graphData")
+    graph = (body.get("graphData") if isinstance(body.get("graphData"), dict)
+             else dv.store.current(flow).get("graphData"))
     graph = copy.deepcopy(graph or {})
     elements = graph.get("elements") or {}
     nodes = [n for n in elements.get("nodes") or [] if isinstance(n, dict)]

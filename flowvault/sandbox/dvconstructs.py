@@ -37,7 +37,8 @@ def _invalid(target: str, message: str, code: str = "INVALID_VALUE") -> HttpErro
 def _json_object(request: Request) -> dict:
     if request.content_type != "application/json":
         raise HttpError(415, "INVALID_REQUEST",  # UnsupportedMediaTypeError.code
-                        f"Content-Type {request.content_type or '(none)'!r} is not supported here; use application/json")
+                        f"Content-Type {request.content_type or '(none)'!r} is not supported here; "
+                        "use application/json")
     body = request.json(default=None)
     if not isinstance(body, dict):
         raise HttpError(400, "INVALID_DATA", "The request body must be a JSON object")
@@ -154,7 +155,8 @@ def register(route: Callable[[str, str], Callable], ctx: SandboxContext) -> None
         with ctx.lock:
             everything = dv.variables()
         page = everything[offset:offset + limit]
-        links = {"self": link(f"{dv.api}/variables?limit={limit}" + (f"&cursor={request.arg('cursor')}" if offset else "")),
+        links = {"self": link(f"{dv.api}/variables?limit={limit}"
+                              + (f"&cursor={request.arg('cursor')}" if offset else "")),
                  "environment": link(dv.api)}
         if offset + limit < len(everything):
             cursor = base64.urlsafe_b64encode(str(offset + limit).encode()).decode().rstrip("=")
@@ -180,7 +182,8 @@ def register(route: Callable[[str, str], Callable], ctx: SandboxContext) -> None
             fields = _variable_fields(body, dv)
             existing = {variable_key(v): v["id"] for v in dv.variables()}
             if variable_key(fields) in existing:
-                raise HttpError(400, "INVALID_DATA", f"A variable named {fields['name']!r} already exists in this context",
+                raise HttpError(400, "INVALID_DATA",
+                                f"A variable named {fields['name']!r} already exists in this context",
                                 details=[{"code": "UNIQUENESS_VIOLATION", "target": "name",
                                           "message": "name must be unique within its context",
                                           "innerError": {"existingId": existing[variable_key(fields)]}}])
@@ -199,7 +202,8 @@ def register(route: Callable[[str, str], Callable], ctx: SandboxContext) -> None
             fields = _variable_fields(body, dv)
             clash = [v for v in dv.variables() if variable_key(v) == variable_key(fields) and v["id"] != current["id"]]
             if clash:
-                raise HttpError(400, "INVALID_DATA", f"A variable named {fields['name']!r} already exists in this context",
+                raise HttpError(400, "INVALID_DATA",
+                                f"A variable named {fields['name']!r} already exists in this context",
                                 details=[{"code": "UNIQUENESS_VIOLATION", "target": "name",
                                           "message": "name must be unique within its context",
                                           "innerError": {"existingId": clash[0]["id"]}}])
@@ -230,7 +234,8 @@ def register(route: Callable[[str, str], Callable], ctx: SandboxContext) -> None
     def list_instances(request: Request, dv: DaVinci) -> Response:
         with ctx.lock:
             items = [dv.connector_instance(i) for i in dv.store.data["connectorInstances"]]
-        return json_response(200, {"_links": {"self": link(f"{dv.api}/connectorInstances"), "environment": link(dv.api)},
+        return json_response(200, {"_links": {"self": link(f"{dv.api}/connectorInstances"),
+                                              "environment": link(dv.api)},
                                    "_embedded": {"connectorInstances": items}})
 
     @route("GET", "/connectorInstances/{instanceID}")
@@ -288,7 +293,8 @@ def register(route: Callable[[str, str], Callable], ctx: SandboxContext) -> None
     def list_apps(request: Request, dv: DaVinci) -> Response:
         with ctx.lock:
             apps = [dv.application(a) for a in dv.store.data["applications"]]
-        return json_response(200, {"_links": {"self": link(f"{dv.api}/davinciApplications"), "environment": link(dv.api)},
+        return json_response(200, {"_links": {"self": link(f"{dv.api}/davinciApplications"),
+                                              "environment": link(dv.api)},
                                    "_embedded": {"davinciApplications": apps}})
 
     @route("GET", "/davinciApplications/{appID}")

@@ -123,7 +123,8 @@ class Store:
 
     def _seed(self) -> dict:
         data: dict = {"flows": {}, "variables": [], "applications": [], "imports": 0}
-        env = json.loads(resources.files("flowvault.sandbox").joinpath("data/davinci/environment.json").read_text("utf-8"))
+        env = json.loads(
+            resources.files("flowvault.sandbox").joinpath("data/davinci/environment.json").read_text("utf-8"))
         if self.ctx.flows_dir is None:
             base = resources.files("flowvault.sandbox").joinpath("data/davinci")
             for entry in env["flows"]:
@@ -159,9 +160,10 @@ class Store:
         last = pairs[-1][0]
         updated = iso_from_ms(last.get("updatedDate") or last.get("savedDate")) if kind == "legacy" \
             else last.get("updatedAt", "2026-01-01T00:00:00.000Z")
-        created = iso_from_ms(first.get("createdDate"), updated) if kind == "legacy" else first.get("createdAt", updated)
+        created = (iso_from_ms(first.get("createdDate"), updated) if kind == "legacy"
+                   else first.get("createdAt", updated))
         n = len(pairs)
-        versions = {}
+        versions: dict[str, dict[str, Any]] = {}
         for i, (doc, doc_kind) in enumerate(pairs, start=1):
             # The corpus revisions carry identical dates; space the versions a day apart, ending at the real date.
             stamp = _minus_days(updated, n - i)
@@ -241,7 +243,7 @@ class Store:
         Beyond MAX_VERSIONS, the oldest versions are dropped, never the deployed one."""
         number = max(int(v) for v in flow["versions"]) + 1
         stamp = self.ctx.clock.iso(self.ctx.clock.tick(60))
-        version = {"createdAt": stamp, "updatedAt": stamp, "content": content}
+        version: dict[str, Any] = {"createdAt": stamp, "updatedAt": stamp, "content": content}
         if alias:
             version["alias"] = alias
         if cloned_from is not None:
@@ -289,7 +291,8 @@ class Store:
             content["name"] = name if index == 0 else name_mapping.get(old_id) or content.get("name", "")
             if index == 0:
                 content["description"] = description if description is not None else \
-                    f"Imported on {self.ctx.clock.now().strftime('%a %b %d %Y %H:%M:%S')} GMT+0000 (Coordinated Universal Time)"
+                    f"Imported on {self.ctx.clock.now().strftime('%a %b %d %Y %H:%M:%S')} " \
+                    "GMT+0000 (Coordinated Universal Time)"
             new_id = self.new_flow_id(content["name"], self.next_serial())
             if old_id:
                 new_ids[old_id] = new_id

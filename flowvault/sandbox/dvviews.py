@@ -37,7 +37,8 @@ class DaVinci:
         out = {
             "_links": {
                 "self": link(href), "environment": link(self.api),
-                "connectorInstances": link(f"{self.api}/connectorInstances"), "connectors": link(f"{self.api}/connectors"),
+                "connectorInstances": link(f"{self.api}/connectorInstances"),
+                "connectors": link(f"{self.api}/connectors"),
                 "flow.deploy": link(href), "flow.clone": link(href), "flow.validate": link(href),
                 "flow.enabled": link(f"{href}/enabled"), "version": link(f"{href}/versions/{flow['currentVersion']}"),
             },
@@ -90,7 +91,8 @@ class DaVinci:
         for node in ((content.get("graphData") or {}).get("elements") or {}).get("nodes") or []:
             data = node.get("data") or {}
             if data.get("id") and data.get("connectionId"):
-                links[f"connectorInstances.{data['id']}"] = link(f"{self.api}/connectorInstances/{data['connectionId']}")
+                links[f"connectorInstances.{data['id']}"] = link(
+                    f"{self.api}/connectorInstances/{data['connectionId']}")
         out = {"_links": links, "flow": {"id": flow["id"], "name": content.get("name", "")}, "version": number}
         for key in ("alias", "description", "enabled", "color", "connectors", "settings", "graphData", "inputSchema",
                     "outputSchema", "trigger"):
@@ -196,7 +198,8 @@ class DaVinci:
 
     def application(self, app: dict) -> dict:
         href = f"{self.api}/davinciApplications/{app['id']}"
-        out = {"_links": {"self": link(href), "environment": link(self.api), "flowPolicies": link(f"{href}/flowPolicies"),
+        out = {"_links": {"self": link(href), "environment": link(self.api),
+                          "flowPolicies": link(f"{href}/flowPolicies"),
                           "davinciApplication.rotateKey": link(f"{href}/key"),
                           "davinciApplication.rotateSecret": link(f"{href}/secret")},
                "environment": {"id": self.env.id}}
@@ -209,7 +212,8 @@ class DaVinci:
                  "davinciApplication": link(f"{self.api}/davinciApplications/{app['id']}")}
         for i, dist in enumerate(policy.get("flowDistributions") or []):
             links[f"flow.{i}"] = link(f"{self.api}/flows/{dist['id']}")
-            links[f"version.{dist['id']}.{i}"] = link(f"{self.api}/flows/{dist['id']}/versions/{dist.get('version', -1)}")
+            links[f"version.{dist['id']}.{i}"] = link(
+                f"{self.api}/flows/{dist['id']}/versions/{dist.get('version', -1)}")
         out = {"_links": links, "environment": {"id": self.env.id}, "application": {"id": app["id"]}}
         out.update(copy.deepcopy(policy))
         out.setdefault("createdAt", app.get("createdAt"))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 
@@ -34,7 +34,8 @@ ACTIVITI = "{http://activiti.org/bpmn}"
 FLOWABLE = "{http://flowable.org/bpmn}"
 USER_TASK_SECONDS = 2.0
 DEFAULT_TIMER_SECONDS = 3600.0
-OK_KEY, FAIL_KEY, APPROVAL_KEY, WAITING_KEY = "osgiProcess", "sandboxFailingScript", "managedUserApproval", "contractorOnboarding"
+OK_KEY, FAIL_KEY, APPROVAL_KEY, WAITING_KEY = (
+    "osgiProcess", "sandboxFailingScript", "managedUserApproval", "contractorOnboarding")
 WORKFLOW_CONFIG = {"_id": "workflow", "useDataSource": "default", "workflowDirectory": "&{idm.instance.dir}/workflow",
                    "history": "audit"}
 _THROW = re.compile(r"throw\s+new\s+([\w.]+)\s*\(\s*[\"'](.*?)[\"']\s*\)", re.S)
@@ -74,8 +75,13 @@ class Definition:
         chosen = next((f for f in flows if f.get("id") == default), flows[0])
         return chosen.get("targetRef")
 
-    def start_event(self) -> ET.Element:
+    def start_event(self) -> ET.Element | None:
         return self.process.find(BPMN + "startEvent")
+
+    def start_id(self) -> str | None:
+        """The id of the start event (None without one: the process ends where it begins)."""
+        start = self.start_event()
+        return start.get("id") if start is not None else None
 
     def user_tasks(self) -> list[ET.Element]:
         return self.process.findall(BPMN + "userTask")
@@ -87,7 +93,10 @@ def load_definitions(directory: Path = DATA_DIR) -> dict[str, Definition]:
     for index, path in enumerate(sorted(directory.glob("*.bpmn20.xml"))):
         root = ET.parse(path).getroot()
         process = root.find(BPMN + "process")
-        definition = Definition(key=process.get("id"), name=process.get("name") or process.get("id"),
+        key = process.get("id") if process is not None else None
+        if process is None or not key:
+            raise ValueError(f"{path}: no <process> with an id")
+        definition = Definition(key=key, name=process.get("name") or key,
                                 resource_name=path.name, deployment_id=str(1 + 4 * index), version=1,
                                 category=root.get("targetNamespace") or "", process=process)
         definitions[definition.id] = definition
@@ -102,7 +111,8 @@ def _form_properties(element: ET.Element) -> list[dict]:
         values = {v.get("id"): v.get("name") for v in prop if v.tag.endswith("value")}
         properties.append({
             "_id": prop.get("id"), "name": prop.get("name"),
-            "type": {"name": prop.get("type") or "string", "values": values or None, "datePattern": prop.get("datePattern")},
+            "type": {"name": prop.get("type") or "string", "values": values or None,
+                     "datePattern": prop.get("datePattern")},
             "readable": prop.get("readable", "true") == "true", "required": prop.get("required", "false") == "true",
             "writable": prop.get("writable", "true") == "true", "variableName": prop.get("variable") or prop.get("id"),
             "defaultExpression": prop.get("default"), "variableExpression": prop.get("expression"),
@@ -136,8 +146,10 @@ def _detail(d: Definition) -> dict:
     body["taskDefinitions"] = {
         task.get("id"): {
             "assigneeExpression": _ext(task, "assignee"),
-            "candidateGroupIdExpressions": [g.strip() for g in (_ext(task, "candidateGroups") or "").split(",") if g.strip()],
-            "candidateUserIdExpressions": [u.strip() for u in (_ext(task, "candidateUsers") or "").split(",") if u.strip()],
+            "candidateGroupIdExpressions": [g.strip() for g in (_ext(task, "candidateGroups") or "").split(",")
+                                            if g.strip()],
+            "candidateUserIdExpressions": [u.strip() for u in (_ext(task, "candidateUsers") or "").split(",")
+                                           if u.strip()],
             "nameExpression": task.get("name"),
             "taskFormHandler": {"formKey": _ext(task, "formKey"), "formPropertyHandlers": _form_properties(task)},
         }
@@ -165,7 +177,7 @@ class Instance:
     definition: Definition
     business_key: str | None
     variables: dict
-    created_at: object  # datetime: ctx.clock.now() at create
+    created_at: datetime  # ctx.clock.now() at create
     started: float  # ctx.clock.elapsed() at create
     waiting: str | None = None  # the element the process waits in
     wake_at: float | None = None  # when the wait ends (None: never by itself)
@@ -195,7 +207,7 @@ class Instance:
                                        f"{thrown.group(2)}")
             if tag == "userTask":
                 assignee = _ext(element, "assignee")
-                literal = bool(assignee) and "${" not in assignee
+                literal = bool(assignee and "${" not in assignee)
                 self.waiting, self.wake_at = element_id, (at + USER_TASK_SECONDS if literal else None)
                 self.tasks.append({"_id": str(int(self.id) + len(self.tasks) + 1), "name": element.get("name"),
                                    "taskDefinitionKey": element_id, "assignee": assignee if literal else None,
@@ -267,7 +279,7 @@ def register(router: Router, ctx: SandboxContext) -> None:
             "endActivityId": instance.end_activity, "endTime": iso(instance, ended),
             "processDefinitionId": instance.definition.id, "processDefinitionName": instance.definition.name,
             "processInstanceId": instance.id, "processVariables": dict(instance.variables),
-            "startActivityId": instance.definition.start_event().get("id"), "startTime": iso(instance, instance.started),
+            "startActivityId": instance.definition.start_id(), "startTime": iso(instance, instance.started),
             "startUserId": "openidm-admin", "superProcessInstanceId": None, "tenantId": "", "name": None,
         }
 
@@ -335,7 +347,7 @@ def register(router: Router, ctx: SandboxContext) -> None:
                                 business_key=body.get("_businessKey"), variables=variables,
                                 created_at=ctx.clock.now(), started=ctx.clock.elapsed())
             try:
-                instance.run_from(definition.start_event().get("id"), instance.started)
+                instance.run_from(definition.start_id(), instance.started)
             except ScriptFailed as e:
                 raise HttpError(500, "Internal Server Error", str(e)) from None
             instances[instance.id] = instance

@@ -81,9 +81,9 @@ def register(router: Router, ctx: SandboxContext) -> None:
         with ctx.lock:
             state = ctx.state["invision"]
             state["count"] += 1
-            run = {"runId": ctx.new_id("invision-run", flow.id, state["count"]), "dataflow": flow.id,
-                   "started": ctx.clock.elapsed()}
-            runs[run["runId"]] = run
+            run_id = ctx.new_id("invision-run", flow.id, state["count"])
+            run = {"runId": run_id, "dataflow": flow.id, "started": ctx.clock.elapsed()}
+            runs[run_id] = run
         if (request.arg("await") or "").lower() == "true":
             deadline = time.monotonic() + AWAIT_LIMIT
             while status_of(run) in ("Pending", "Running") and time.monotonic() < deadline:

@@ -1,7 +1,9 @@
-"""DaVinci runtime: POST /v1/company/{companyId}/policy/{policyId}/start with X-SK-API-KEY (seed 000, davinci-api.md §1.5).
+"""DaVinci runtime: POST /v1/company/{companyId}/policy/{policyId}/start with X-SK-API-KEY (seed 000,
+davinci-api.md §1.5).
 
 The company id is the environment's id (one DaVinci company per served environment). The policy's flow runs from
-its DEPLOYED version, or from the version its flow distribution pins (a version other than -1). The sandbox does not execute connectors; it walks the graph:
+its DEPLOYED version, or from the version its flow distribution pins (a version other than -1). The sandbox does
+not execute connectors; it walks the graph:
 - it starts at the flow's START node, else at the first node (in export order) that no edge enters and that is not
   an annotation;
 - a CONNECTION node is taken to succeed, so the walk follows its edges; an EVAL node passes the walk on to every
@@ -79,8 +81,10 @@ def walk(store, flow: dict, content: dict, depth: int = 0) -> None:
     targets = set()
     for e in edges:
         d = e.get("data") or {}
-        out.setdefault(d.get("source"), []).append(d.get("target"))
-        targets.add(d.get("target"))
+        source, target = d.get("source"), d.get("target")
+        if source is not None and target is not None:  # a dangling edge leads nowhere
+            out.setdefault(source, []).append(target)
+        targets.add(target)
     starts = [i for i, d in by_id.items() if d.get("nodeType") == "START"] or \
              [i for i, d in by_id.items() if i not in targets and d.get("nodeType") != "ANNOTATION"]
     visited: set[str] = set()
@@ -101,7 +105,7 @@ def walk(store, flow: dict, content: dict, depth: int = 0) -> None:
             target = ((data.get("properties") or {}).get("subFlowId") or {}).get("value") or {}
             sub = store.data["flows"].get(target.get("value")) if isinstance(target, dict) else None
             sub_content = store.deployed_content(sub) if sub else None
-            if sub_content is None or depth > 10:
+            if sub is None or sub_content is None or depth > 10:
                 raise Outcome("ui", data, flow["id"])  # an unconfigured or undeployed subflow cannot answer
             try:
                 walk(store, sub, sub_content, depth + 1)
@@ -145,23 +149,12 @@ def register(router: Router, ctx: SandboxContext) -> None:
             raise HttpError(400, "INVALID_DATA", "The input must be a JSON object")
         with ctx.lock:
             store = dv.store if dv is not None else None
-            policy, flow, content = None, None, None
-            for app in store.data["applications"] if store else []:
-                for p in app.get("flowPolicies") or []:
-                    if p["id"] == request.params["policyId"]:
-                        policy = p
-            if policy is not None and policy.get("status", "enabled") == "enabled":
-                dists = policy.get("flowDistributions") or []
-                flow = store.data["flows"].get(dists[0]["id"]) if dists else None
-                pinned = _version_number(dists[0].get("version")) if dists else None
-                if flow is not None and pinned is not None and str(pinned) in flow["versions"]:
-                    content = flow["versions"][str(pinned)]["content"]
-                elif flow is not None:
-                    content = store.deployed_content(flow)
-            if content is None:
+            run = _policy_run(store, request.params["policyId"]) if store else None
+            if run is None:
                 # tf-pingone #576: a policy whose flow is gone (or never deployed) answers "FlowId/PolicyId not found".
                 return json_response(404, {"success": False, "httpResponseCode": 404, "code": -1,
                                            "message": "FlowId/PolicyId not found"})
+            policy, flow, content = run
             if flow["id"] in ctx.fail_ids:
                 raise HttpError(500, "UNEXPECTED_ERROR", "An unexpected error occurred while running the flow.")
             ctx.state.setdefault("runtime_runs", 0)
@@ -199,6 +192,28 @@ def register(router: Router, ctx: SandboxContext) -> None:
                      "message": f"Node {node.get('id')} ({node.get('connectorId')} / {node.get('capabilityName')}) "
                                 "needs a user interface; a flow started by API must end in a JSON response"})
         return json_response(400, body)
+
+
+def _policy_run(store, policy_id: str) -> tuple[dict, dict, dict] | None:
+    """(policy, flow, flow version content) that starting `policy_id` runs; None when no application has that policy
+    (the last one wins), it is disabled, or its flow is gone or not deployed."""
+    policy = None
+    for app in store.data["applications"]:
+        for p in app.get("flowPolicies") or []:
+            if p["id"] == policy_id:
+                policy = p
+    if policy is None or policy.get("status", "enabled") != "enabled":
+        return None
+    dists = policy.get("flowDistributions") or []
+    flow = store.data["flows"].get(dists[0]["id"]) if dists else None
+    if flow is None:
+        return None
+    pinned = _version_number(dists[0].get("version"))
+    if pinned is not None and str(pinned) in flow["versions"]:
+        content = flow["versions"][str(pinned)]["content"]
+    else:
+        content = store.deployed_content(flow)
+    return None if content is None else (policy, flow, content)
 
 
 def _version_number(value) -> int | None:

@@ -87,8 +87,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers=Headers(self.headers.items()),
             body=body,
         )
+        router, _ = sb._bound()
         if split.path.startswith(HOOK_PREFIX):
-            self._send(sb.router.dispatch(request))
+            self._send(router.dispatch(request))
             return
         fault = sb.next_fault(request)
         if sb.latency_ms:
@@ -99,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault in ("429", "500", "502", "503"):
             self._send(sb.fault_response(request, int(fault)))
             return
-        response = sb.router.dispatch(request)
+        response = router.dispatch(request)
         if fault == "truncate":
             self._send(response, truncate=True)
             return
@@ -187,30 +188,41 @@ class Sandbox:
 
     def bind(self) -> Sandbox:
         """Listen (port 0 picks a free port) and build the modules; requests are served once started."""
+        self._bind()
+        return self
+
+    def _bind(self) -> _Server:
         if self._server is not None:
-            return self
-        self._server = _Server((self.host, self.port), _Handler, bind_and_activate=True)
-        self._server.sandbox = self
+            return self._server
+        server = self._server = _Server((self.host, self.port), _Handler, bind_and_activate=True)
+        server.sandbox = self
         self.ctx = SandboxContext(secret=self.secret, seed=self.seed, base_url=self.url,
                                   flows_dir=self.flows_dir, state_dir=self.state_dir, environments=self.environments)
         self.router, self.modules = build(self.ctx, self._modules_arg)
-        return self
+        return server
+
+    def _bound(self) -> tuple[Router, SandboxContext]:
+        """The router and context, built by bind()."""
+        if self.router is None or self.ctx is None:
+            raise RuntimeError("the sandbox is not bound")
+        return self.router, self.ctx
 
     def start(self) -> Sandbox:
         """Serve in a background thread."""
-        self.bind()
+        server = self._bind()
         if self._thread is None:
-            self._thread = threading.Thread(target=lambda: self._server.serve_forever(poll_interval=0.05), name="flowvault-sandbox", daemon=True)
+            self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05),
+                                            name="flowvault-sandbox", daemon=True)
             self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve on this thread until interrupted (the CLI)."""
-        self.bind()
+        server = self._bind()
         try:
-            self._server.serve_forever()
+            server.serve_forever()
         finally:
-            self._server.server_close()
+            server.server_close()
 
     def stop(self) -> None:
         if self._server is None:
@@ -235,16 +247,18 @@ class Sandbox:
         with self._counter_lock:
             n = self._counter
             self._counter += 1
-        route = self.router.route_name(request.method, request.path) or f"{request.method} (no route)"
-        self.ctx.stats.count(route)
+        router, ctx = self._bound()
+        route = router.route_name(request.method, request.path) or f"{request.method} (no route)"
+        ctx.stats.count(route)
         return fault_for(self.seed, self.fault_rate, n)
 
     def fault_response(self, request: Request, status: int) -> Response:
+        router, ctx = self._bound()
         if status == 429:
             error = HttpError(
                 429, "REQUEST_LIMITED", "The request was rate limited; retry after the period in Retry-After.",
                 details=[{"code": "LIMIT_EXCEEDED", "message": "Too many requests",
-                          "innerError": {"retryAfter": self.ctx.clock.iso()}}],
+                          "innerError": {"retryAfter": ctx.clock.iso()}}],
                 headers={"Retry-After": str(FAULT_RETRY_AFTER)})
         else:
             codes = {500: "UNEXPECTED_ERROR", 502: "BAD_GATEWAY", 503: "SERVICE_UNAVAILABLE"}
@@ -252,7 +266,7 @@ class Sandbox:
             headers = {"Retry-After": str(FAULT_RETRY_AFTER)} if status == 503 else None
             error = HttpError(status, codes[status], "The service could not complete the request; try again later.",
                               headers=headers)
-        return self.router.error_response(request.path, error)
+        return router.error_response(request.path, error)
 
     # --- configuration
 

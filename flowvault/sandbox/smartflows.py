@@ -1,6 +1,7 @@
 """Smart Flows (Xpertdoc / Experlogix) flow executions, as documented in seeds/003 and reference 3.2.
 
-    POST   {base}/smartflows/api/v1/flows/executions?flowId=   XML body, X-API-Key -> {id, percentage: 0, message, status}
+    POST   {base}/smartflows/api/v1/flows/executions?flowId=   XML body, X-API-Key ->
+                                                               {id, percentage: 0, message, status}
     GET    .../flows/executions/{id}/progress?timeout=S        long-poll: answers when the progress changes, the
                                                                execution is stable, or after S seconds (default 30)
     POST   .../flows/executions/{id}/progress                  answer a UserInput form and continue

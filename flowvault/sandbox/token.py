@@ -46,7 +46,8 @@ def _client_credentials(request: Request, form: dict[str, list[str]]) -> tuple[s
         # RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
         return unquote_plus(client_id), unquote_plus(secret), "basic"
     if "client_id" in form:
-        return form["client_id"][0], (form.get("client_secret") or [None])[0], "post"
+        secrets = form.get("client_secret")
+        return form["client_id"][0], secrets[0] if secrets else None, "post"
     return None, None, None
 
 
@@ -73,7 +74,8 @@ def register(router: Router, ctx: SandboxContext) -> None:
             value = f"{SECRET_MARKER}-at-{n}-{ctx.new_id('token', n, ctx.clock.elapsed())}"
             tokens.issued[value] = (env.id, ctx.clock.elapsed())
         body = {"access_token": value, "token_type": "Bearer", "expires_in": EXPIRES_IN}
-        scope = (form.get("scope") or [None])[0]
+        scopes = form.get("scope")
+        scope = scopes[0] if scopes else None
         if scope:
             body["scope"] = scope
         return json_response(200, body, {"Cache-Control": "no-store", "Pragma": "no-cache"})
@@ -92,7 +94,8 @@ def require_bearer(request: Request, ctx: SandboxContext, env_id: str) -> None:
         raise _unauthorized("The access token is invalid or expired.", 'Bearer realm="PingOne", error="invalid_token"')
     if issued[0] != env_id:
         # The spec's 403 note: "This may occur if the environment doesn't exist".
-        raise HttpError(403, "ACCESS_FAILED", "The request could not be completed. You do not have access to this resource.")
+        raise HttpError(403, "ACCESS_FAILED",
+                        "The request could not be completed. You do not have access to this resource.")
 
 
 def _unauthorized(reason: str, challenge: str) -> HttpError:

@@ -38,5 +38,6 @@ def rows(changes) -> list[tuple]:
 
 def summary(**counts) -> dict:
     """A diff summary: every count 0 but those given (flows_*, workflows_*, environment_*, changes)."""
-    keys = [f"{kind}_{act}" for kind in ("flows", "workflows", "environment") for act in ("added", "removed", "changed")]
+    keys = [f"{kind}_{act}" for kind in ("flows", "workflows", "environment")
+            for act in ("added", "removed", "changed")]
     return {**dict.fromkeys(keys, 0), "changes": 0, **counts}

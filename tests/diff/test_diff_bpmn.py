@@ -128,7 +128,8 @@ def test_a_change_inside_an_event_definition_marks_the_element_changed(base):
 
 
 def test_a_diagram_only_change_is_layout_at_level_all_and_nothing_at_config(base):
-    new = base.replace(b'height="60.0" width="100.0" x="80.0" y="42.0"', b'height="60.0" width="100.0" x="95.0" y="42.0"')
+    new = base.replace(b'height="60.0" width="100.0" x="80.0" y="42.0"',
+                       b'height="60.0" width="100.0" x="95.0" y="42.0"')
     assert new != base
     assert diff_snapshots(side(base), side(new)).changes == []
     assert rows(diff_snapshots(side(base), side(new), level="all")) == [

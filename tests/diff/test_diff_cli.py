@@ -95,7 +95,8 @@ def test_log_lists_commits_with_semantic_summaries(vault):
     assert "1 flow changed: 1 variable changed  (backup 2)" in lines[0]
     assert "1 flow added  (backup 1)" in lines[1]
     doc = json.loads(run("--vault", vault, "log", "full-basic", "-n", "1", "--format", "json").output)
-    assert len(doc) == 1 and doc[0]["message"] == "backup 2" and doc[0]["summary"] == "1 flow changed: 1 variable changed"
+    assert len(doc) == 1 and doc[0]["message"] == "backup 2"
+    assert doc[0]["summary"] == "1 flow changed: 1 variable changed"
 
 
 def test_show_prints_json_and_a_flowchart(vault):

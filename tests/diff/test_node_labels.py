@@ -28,4 +28,5 @@ def test_a_property_change_reads_as_design_md_shows_it():
     new["nodes"]["1u2m5vzr49"]["properties"]["username"]["value"] = "{{global.parameters.email}}"
     [change] = diff_flows((old, {}, {}), (new, {}, {}))
     assert change.category == "node" and change.target == "1u2m5vzr49"
-    assert describe(change).startswith("node 'Check password' (PingOne SSO / checkPassword): property `username` changed")
+    assert describe(change).startswith(
+        "node 'Check password' (PingOne SSO / checkPassword): property `username` changed")

@@ -87,7 +87,8 @@ def _seed_where(pattern):
     """A seed whose first faults (fault_rate 0.5) match `pattern` (None = no fault, "fault" = 500/502/503/drop)."""
     for seed in range(5000):
         kinds = [fault_for(seed, 0.5, n) for n in range(len(pattern))]
-        if all((k is None) if p is None else (k in ("500", "502", "503", "drop")) for k, p in zip(kinds, pattern)):
+        if all((k is None) if p is None else (k in ("500", "502", "503", "drop"))
+               for k, p in zip(kinds, pattern, strict=True)):
             return seed
     raise AssertionError("no seed found")
 

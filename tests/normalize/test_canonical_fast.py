@@ -1,4 +1,5 @@
-"""canonical.dumps' fast writer (orjson) gives exactly json.dumps' bytes (the reference), or hands the value to json.dumps."""
+"""canonical.dumps' fast writer (orjson) gives exactly json.dumps' bytes (the reference), or hands the value to
+json.dumps."""
 
 from __future__ import annotations
 

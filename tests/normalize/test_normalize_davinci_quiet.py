@@ -97,13 +97,16 @@ REAL_EDITS = {
 }
 # Byte-different exports of one flow that ARE pure noise: flow.json must be identical.
 NOISE_PAIRS = [
-    ("dvclientgo__davinci_test_flows_full-basic.json", "tfprovider__internal_acctest_flows_full-basic__at_54eaebb8.json"),
+    ("dvclientgo__davinci_test_flows_full-basic.json",
+     "tfprovider__internal_acctest_flows_full-basic__at_54eaebb8.json"),
 ]
 # Different files whose difference is config that an older reading would have hidden (outputSchemaCompiled is
 # the legacy output schema: tf-davinci calls the change drift), or that is settings.logLevel rewritten by the service.
 CONFIG_PAIRS = [
-    ("tfprovider__internal_acctest_flows_simple.json", "tfprovider__internal_acctest_flows_simpleoutputschemadrift.json", {"outputSchema"}),
-    ("tfprovider__internal_acctest_flows_simple.json", "tfprovider__internal_acctest_flows_simpleinputschemadrift.json", {"inputSchema"}),
+    ("tfprovider__internal_acctest_flows_simple.json",
+     "tfprovider__internal_acctest_flows_simpleoutputschemadrift.json", {"outputSchema"}),
+    ("tfprovider__internal_acctest_flows_simple.json",
+     "tfprovider__internal_acctest_flows_simpleinputschemadrift.json", {"inputSchema"}),
     ("tfprovider__internal_acctest_flows_p1sessionmainflow__at_017245cf.json",
      "tfprovider__internal_acctest_flows_p1sessionmainflow__at_5b8c0347.json", {"settings"}),
 ]  # fmt: skip
@@ -136,7 +139,8 @@ def changed_paths(a: dict, b: dict) -> set[str]:
 
 
 def test_every_at_pair_is_classified():
-    pairs = {re.sub(r"^tfprovider__internal_acctest_flows_|\.json$", "", p.name) for p in DAVINCI_FILES if "__at_" in p.name}
+    pairs = {re.sub(r"^tfprovider__internal_acctest_flows_|\.json$", "", p.name)
+             for p in DAVINCI_FILES if "__at_" in p.name}
     assert pairs == set(REAL_EDITS)
 
 

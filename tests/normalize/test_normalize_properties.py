@@ -9,8 +9,10 @@ from flowvault import canonical
 from flowvault.normalize import davinci
 
 keys = st.text(min_size=1, max_size=8)
-scalars = st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=10)
-json_values = st.recursive(scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(keys, c, max_size=3), max_leaves=10)
+scalars = (st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats(allow_nan=False, allow_infinity=False)
+           | st.text(max_size=10))
+json_values = st.recursive(scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(keys, c, max_size=3),
+                           max_leaves=10)
 
 
 @given(json_values)
@@ -51,7 +53,8 @@ def flows(draw):
                 "group": "nodes", "selected": draw(st.booleans()), **draw(extra)}  # fmt: skip
         nodes.append(node)
     edges = [
-        {"data": {"id": f"e{i}{eid}", "source": draw(st.sampled_from(node_ids)), "target": draw(st.sampled_from(node_ids))}, **draw(extra)}
+        {"data": {"id": f"e{i}{eid}", "source": draw(st.sampled_from(node_ids)),
+                  "target": draw(st.sampled_from(node_ids))}, **draw(extra)}
         for i, eid in enumerate(draw(st.lists(ids, max_size=4, unique=True)))
     ] if node_ids else []  # fmt: skip
     fid = draw(ids)
@@ -62,12 +65,14 @@ def flows(draw):
         variables.append({"name": name, "context": context, "id": f"v{i}", "createdDate": i,
                           "fields": {"type": "string", "value": draw(scalars)}})  # fmt: skip
     flow = {
-        "flowId": fid, "name": draw(st.text(max_size=8)), "companyId": draw(ids), "currentVersion": draw(st.integers(0, 9)),
+        "flowId": fid, "name": draw(st.text(max_size=8)), "companyId": draw(ids),
+        "currentVersion": draw(st.integers(0, 9)),
         "description": draw(st.sampled_from(["", "Imported on Mon", "real text"])), "flowColor": "#fff",
         "graphData": {"elements": {"nodes": nodes, "edges": edges}, "pan": {"x": 0, "y": 0}, "zoom": 1, "data": {}},
         "variables": variables, "settings": draw(st.dictionaries(keys, scalars, max_size=3)),
     }  # fmt: skip
-    flow.update(draw(st.dictionaries(st.sampled_from(["custom-top", "nodes", "graph", "orx", "unmapped"]), json_values, max_size=2)))
+    flow.update(draw(st.dictionaries(st.sampled_from(["custom-top", "nodes", "graph", "orx", "unmapped"]), json_values,
+                                     max_size=2)))
     return flow
 
 

@@ -88,7 +88,8 @@ def test_a_string_that_is_wholly_a_secret_becomes_the_redacted_object():
 
 HEADERS = [{"key": "Content-Type", "value": "application/json"}, {"key": "Authorization", "value": "SBXSECRET-opaque"},
            {"key": "X-SK-API-KEY", "value": "SBXSECRET-k"}, {"name": "client_secret", "value": "SBXSECRETcs"},
-           {"key": "Cookie", "value": "sid=SBXSECRETcookie"}, {"key": "Authorization", "value": "{{local.a.token}}"}]  # fmt: skip
+           {"key": "Cookie", "value": "sid=SBXSECRETcookie"},
+           {"key": "Authorization", "value": "{{local.a.token}}"}]  # fmt: skip
 
 
 def test_key_value_pairs_naming_a_secret_header_or_parameter():
@@ -173,7 +174,7 @@ def test_no_false_positives_on_the_real_exports():
     for path in DAVINCI_FILES + sandbox:
         data = path.read_bytes()
         plain, redacted = davinci.load_export(data), davinci.load_export(data, redactor=redactor)
-        for a, b in zip(plain.flows, redacted.flows):
+        for a, b in zip(plain.flows, redacted.flows, strict=True):
             if b.meta.get("secret_paths"):
                 for p in b.meta["secret_paths"]:
                     assert p[:2] == ["variables", "company/mf-configObject"], (path.name, p)
@@ -196,8 +197,9 @@ FRAGMENTS = [k[1] for k in KINDS] + NOT_SECRETS + ["plain text", "a=1&b=2", "x",
        st.sampled_from(["", " ", "\n", "&", "?", "=", ":", "/", "'"]))  # fmt: skip
 def test_normalize_with_value_redaction_is_idempotent(parts, key, sep):
     text = sep.join(parts)
-    doc = flow_with([var("note", text)], {"note": {"value": text}, "list": {"value": [text, {"key": "Authorization",
-                                                                                             "value": text}]}})  # fmt: skip
+    doc = flow_with([var("note", text)],
+                    {"note": {"value": text},
+                     "list": {"value": [text, {"key": "Authorization", "value": text}]}})  # fmt: skip
     first = davinci.normalize(doc, redactor=Redactor(key))
     again = davinci.normalize(davinci.denormalize(first), redactor=Redactor(key))
     assert canonical.dumps(again.flow) == canonical.dumps(first.flow)

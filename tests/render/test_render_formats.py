@@ -8,8 +8,8 @@ from flowvault.render.markdown import LIMIT, render_markdown
 from flowvault.render.mermaid import escape, flowchart
 from tests.diff.diff_helpers import summary
 
-NODE = Change("prod", "PingOne Sign On", "node", "changed", "1u2m5vzr49", "Check password - PingOne SSO / checkPassword",
-              "/nodes/1u2m5vzr49/properties/username/value", "a", "b")
+NODE = Change("prod", "PingOne Sign On", "node", "changed", "1u2m5vzr49",
+              "Check password - PingOne SSO / checkPassword", "/nodes/1u2m5vzr49/properties/username/value", "a", "b")
 
 
 def _result(changes):

@@ -13,7 +13,8 @@ from flowvault.ui import UI
 from tests.diff.diff_helpers import summary
 
 RENDER = Path(__file__).resolve().parents[2] / "flowvault" / "render"
-SLATE_OLD = ('[\n  {\n    "children": [\n      {\n        "text": "Hello "\n      },\n      {\n        "type": "link",\n'
+SLATE_OLD = ('[\n  {\n    "children": [\n      {\n        "text": "Hello "\n      },\n      {\n'
+             '        "type": "link",\n'
              '        "data": "{{local.6e6a1i57ur.payload.name}}",\n        "children": [{"text": "name"}]\n      }\n'
              '    ]\n  }\n]')
 

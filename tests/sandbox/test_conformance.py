@@ -91,7 +91,8 @@ def test_variables_applications_and_policies_conform(registry, p1):
     check(registry, "DaVinciVariableCollectionResponse", p1.get("/variables", params={"limit": 3}).json())
     everything = p1.get("/variables", params={"limit": 500}).json()
     check(registry, "DaVinciVariableCollectionResponse", everything)
-    check(registry, "DaVinciVariableResponse", p1.get(f"/variables/{everything['_embedded']['variables'][0]['id']}").json())
+    check(registry, "DaVinciVariableResponse",
+          p1.get(f"/variables/{everything['_embedded']['variables'][0]['id']}").json())
     apps = p1.get("/davinciApplications").json()
     check(registry, "DaVinciApplicationCollectionResponse", apps)
     for app in apps["_embedded"]["davinciApplications"]:
@@ -132,7 +133,8 @@ def test_connector_instances_details_and_writes_conform(registry, p1, two_envs):
     for n in (1, 4, 5):
         check(registry, "DaVinciFlowVersionDetailResponse", p1.get(f"/flows/{FULL_BASIC}/versions/{n}/details").json())
         check(registry, "DaVinciExportFlowVersionResponse", p1.export(FULL_BASIC, n).json())
-    check(registry, "DaVinciFlowVersionAliasResponse", p1.put(f"/flows/{FULL_BASIC}/versions/2/alias", {"alias": "a"}).json())
+    check(registry, "DaVinciFlowVersionAliasResponse",
+          p1.put(f"/flows/{FULL_BASIC}/versions/2/alias", {"alias": "a"}).json())
     validated = p1.post(f"/flows/{FULL_BASIC}", "application/vnd.pingidentity.flow.validate+json", {}).json()
     check(registry, "DaVinciFlowResponse", validated)
     check(registry, "DaVinciFlowCollection", p1.get("/flows", params={"attributes": "name"}).json())
@@ -147,7 +149,8 @@ def test_connector_instances_details_and_writes_conform(registry, p1, two_envs):
                      {"name": "p", "flowDistributions": [{"id": flow_id, "version": -1}]}).json()
     check(registry, "DaVinciFlowPolicyResponse", policy)
     check(registry, "DaVinciFlowPolicyResponse", p1.put(f"/davinciApplications/{app}/flowPolicies/{policy['id']}", {
-        "name": "p2", "status": "disabled", "flowDistributions": [{"id": flow_id, "version": 1, "weight": 100}]}).json())
+        "name": "p2", "status": "disabled",
+        "flowDistributions": [{"id": flow_id, "version": 1, "weight": 100}]}).json())
     prod = client_for(two_envs, "prod")
     check(registry, "DaVinciConnectorInstanceCollectionResponse", prod.get("/connectorInstances").json())
     check(registry, "DaVinciFlowCollection", prod.get("/flows").json())

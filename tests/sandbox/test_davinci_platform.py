@@ -168,9 +168,12 @@ SEED_002 = {
     "connectors": [{"id": "annotationConnector"}, {"id": "flowConnector"}],
     "settings": {"intermediateLoadingScreenCSS": "", "debugMode": False, "logLevel": 2, "pingOneFlow": True},
     "color": "#ff661c",
-    "graphData": {"elements": {"nodes": [{"data": {"id": "z98ot8mzk7", "nodeType": "CONNECTION", "connectorId": "flowConnector",
+    "graphData": {"elements": {"nodes": [{"data": {"id": "z98ot8mzk7", "nodeType": "CONNECTION",
+                                                   "connectorId": "flowConnector",
                                                    "capabilityName": "startUiSubFlow",
-                                                   "properties": {"subFlowId": {"value": {"label": "x", "value": "c638b49db6c72b396b132be1a88dec3d"}},
+                                                   "properties": {"subFlowId": {"value": {
+                                                                      "label": "x",
+                                                                      "value": "c638b49db6c72b396b132be1a88dec3d"}},
                                                                   "subFlowVersionId": {"value": -1}}},
                                           "position": {"x": 1, "y": 2}}], "edges": []}},
     "trigger": {"type": "AUTHENTICATION"},
@@ -178,11 +181,13 @@ SEED_002 = {
     "_embedded": [{
         "_links": {"self": {"href": "https://api.pingone.com/v1/environments/abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6/flows/c638b49db6c72b396b132be1a88dec3d/versions/1"},
                    "environment": {"href": "https://api.pingone.com/v1/environments/abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6"}},
-        "flow": {"id": "c638b49db6c72b396b132be1a88dec3d", "name": "PingOne Sign On with Registration, Password Reset and Recovery2"},
+        "flow": {"id": "c638b49db6c72b396b132be1a88dec3d",
+                 "name": "PingOne Sign On with Registration, Password Reset and Recovery2"},
         "environment": {"id": "abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6"},
         "description": "Imported on Thu Apr 03 2025 22:39:03 GMT+0000 (Coordinated Universal Time)", "version": 1,
         "variables": [{"context": "flowInstance", "createdDate": 1742585405223,
-                       "fields": {"type": "string", "displayName": "Url for company's logo image", "mutable": True, "min": 0, "max": 2000},
+                       "fields": {"type": "string", "displayName": "Url for company's logo image", "mutable": True,
+                                  "min": 0, "max": 2000},
                        "id": "1acaa3d9-8625-4581-83bd-69e87e733d96", "type": "property", "visibility": "private",
                        "name": "companyLogo##SK##flowInstance", "companyId": "abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6"}],
         "enabled": True, "publishedVersion": 1, "connectors": [{"id": "httpConnector"}],
@@ -305,8 +310,8 @@ def test_import_requires_name_and_flow_info(p1):
 
 
 def test_replace_saves_a_new_version(p1):
-    r = requests.put(f"{p1.api}/flows/{FULL_BASIC}", headers=p1.headers, json={"name": "full-basic", "color": "#000000"},
-                     timeout=5)
+    r = requests.put(f"{p1.api}/flows/{FULL_BASIC}", headers=p1.headers,
+                     json={"name": "full-basic", "color": "#000000"}, timeout=5)
     assert r.status_code == 200 and r.json()["currentVersion"] == 4 and r.json()["color"] == "#000000"
 
 
@@ -354,7 +359,7 @@ def test_pingone_429_fault_has_request_limited_body():
 
     with Sandbox(fault_rate=0.5, seed=11) as sb:
         n = next(i for i in range(100) if fault_for(11, 0.5, i) == "429")
-        for i in range(n):
+        for _ in range(n):
             try:
                 requests.get(f"{sb.url}/v1/environments/{ENV_ID}/flows", timeout=5)
             except requests.exceptions.RequestException:

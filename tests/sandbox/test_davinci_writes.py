@@ -77,7 +77,8 @@ def test_policy_replace_is_what_the_runtime_runs(sandbox, p1):
     assert _start(sandbox, OK_POLICY).status_code == 200
     path = f"/davinciApplications/{SMOKE_APP}/flowPolicies/{OK_POLICY}"
     before = p1.get(path).json()
-    body = {"name": "sandbox-ok", "status": "enabled", "flowDistributions": [{"id": FAIL_FLOW, "version": -1, "weight": 100}]}
+    body = {"name": "sandbox-ok", "status": "enabled",
+            "flowDistributions": [{"id": FAIL_FLOW, "version": -1, "weight": 100}]}
     r = p1.put(path, body)
     assert r.status_code == 200, r.text
     assert r.json()["flowDistributions"] == body["flowDistributions"] and r.json()["id"] == OK_POLICY

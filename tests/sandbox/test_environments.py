@@ -46,8 +46,10 @@ def test_each_environment_has_the_same_flows_under_its_own_ids(two_envs):
     export = prod.export(fb["id"], 3, includeSubFlows=True).json()
     assert {s["flow"]["id"] for s in export["_embedded"]} == {p_flows["subflow 1"]["id"], p_flows["subflow 2"]["id"]}
     # variables, applications and policies have their own ids too
-    s_vars = {(v["context"], v["name"]): v["id"] for v in staging.get("/variables", params={"limit": 500}).json()["_embedded"]["variables"]}
-    p_vars = {(v["context"], v["name"]): v["id"] for v in prod.get("/variables", params={"limit": 500}).json()["_embedded"]["variables"]}
+    s_vars = {(v["context"], v["name"]): v["id"]
+              for v in staging.get("/variables", params={"limit": 500}).json()["_embedded"]["variables"]}
+    p_vars = {(v["context"], v["name"]): v["id"]
+              for v in prod.get("/variables", params={"limit": 500}).json()["_embedded"]["variables"]}
     assert set(s_vars) == set(p_vars) and not set(s_vars.values()) & set(p_vars.values())
     s_apps = staging.get("/davinciApplications").json()["_embedded"]["davinciApplications"]
     p_apps = prod.get("/davinciApplications").json()["_embedded"]["davinciApplications"]

@@ -62,7 +62,8 @@ def test_unknown_route_is_404_and_wrong_method_405(sandbox):
 
 
 def test_bad_json_is_400(sandbox):
-    r = requests.post(f"{sandbox.url}/v1/things", data=b"{nope", headers={"Content-Type": "application/json"}, timeout=5)
+    r = requests.post(f"{sandbox.url}/v1/things", data=b"{nope", headers={"Content-Type": "application/json"},
+                      timeout=5)
     assert r.status_code == 400 and r.json()["code"] == "INVALID_DATA"
 
 

@@ -6,7 +6,8 @@ import requests
 
 from flowvault.sandbox.token import ENV_ID
 
-OK, FAIL, UI = "e31c3b327523685b8e71ab9d76c8a0c1", "e31c3b327523685b8e71ab9d76c8fa11", "e31c3b327523685b8e71ab9d76c80001"
+OK, FAIL, UI = (
+    "e31c3b327523685b8e71ab9d76c8a0c1", "e31c3b327523685b8e71ab9d76c8fa11", "e31c3b327523685b8e71ab9d76c80001")
 
 
 def start(sandbox, policy, key="sandbox", body=None, company=ENV_ID):

@@ -56,8 +56,10 @@ def test_write_config_has_ok_and_fail_launchers_for_every_module_present(tmp_pat
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
 def test_sandbox_command_serves_until_interrupted(tmp_path):
     config = tmp_path / "flowvault.toml"
-    proc = subprocess.Popen([sys.executable, "-m", "flowvault", "sandbox", "--port", "0", "--write-config", str(config)],
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "FLOWVAULT_SANDBOX_SECRET": "sandbox"})
+    proc = subprocess.Popen([sys.executable, "-m", "flowvault", "sandbox", "--port", "0",
+                             "--write-config", str(config)],
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "FLOWVAULT_SANDBOX_SECRET": "sandbox"})
     try:
         deadline = time.monotonic() + 20
         while not config.exists() and time.monotonic() < deadline:
