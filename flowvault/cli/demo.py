@@ -28,7 +28,20 @@ class DemoStepFailed(FlowvaultError):
 
 
 def run_demo(keep: Path | None, say: Callable[[str], None]) -> Path | None:
-    """Run every step of the demo; returns the vault folder when `keep` is given (else it is removed)."""
+    """Run every step of the demo; returns the vault folder when `keep` is given (else it is removed). The
+    environment variables it sets for its own commands are put back as they were when it ends."""
+    saved = {name: os.environ.get(name) for name in (SECRET_ENV, "FLOWVAULT_REDACT_KEY")}
+    try:
+        return _run_demo(keep, say)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_demo(keep: Path | None, say: Callable[[str], None]) -> Path | None:
     from flowvault.sandbox.server import Sandbox
 
     generated = not os.environ.get(SECRET_ENV)

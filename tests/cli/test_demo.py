@@ -30,3 +30,15 @@ def test_demo_refuses_a_non_empty_keep_folder(tmp_path):
     result = CliRunner().invoke(cli, ["demo", "--keep", str(tmp_path)])
     assert result.exit_code == 3
     assert "not empty" in result.output
+
+
+def test_the_demo_leaves_the_environment_as_it_found_it(monkeypatch):
+    # It runs its commands in this process with a secret of its own; a caller (or the next test) must not inherit it.
+    import os
+
+    from flowvault.cli.demo import run_demo
+
+    monkeypatch.delenv("FLOWVAULT_SANDBOX_SECRET", raising=False)
+    monkeypatch.delenv("FLOWVAULT_REDACT_KEY", raising=False)
+    run_demo(None, lambda line: None)
+    assert "FLOWVAULT_SANDBOX_SECRET" not in os.environ and "FLOWVAULT_REDACT_KEY" not in os.environ

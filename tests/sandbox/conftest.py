@@ -26,3 +26,9 @@ def two_envs(monkeypatch):
     monkeypatch.delenv("FLOWVAULT_SANDBOX_SECRET", raising=False)
     with Sandbox(environments=["staging", "prod"]) as sb:
         yield sb
+
+
+@pytest.fixture(autouse=True)
+def _default_secret(monkeypatch):
+    """Every sandbox of these tests accepts "sandbox" (PingOne's default), whatever another test left set."""
+    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "sandbox")
