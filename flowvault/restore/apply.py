@@ -19,7 +19,7 @@ from flowvault.restore.connectors import map_connections
 from flowvault.restore.plan import NEW_ID, Plan, Step
 from flowvault.restore.policies import replace_body as policy_body
 from flowvault.restore.policies import settle
-from flowvault.restore.secrets import scrub_secrets
+from flowvault.restore.secrets import MissingSecret, missing_line, scrub_secrets
 from flowvault.restore.variables import request_body, undo_body
 
 
@@ -35,7 +35,8 @@ class RestoreFailed(RemoteError):
 def prepare(target, plan: Plan, e, step: Step, supplied: Mapping[str, str], *, conn_ids: Mapping[str, str],
             versions: Mapping[str, int], current: dict | None) -> tuple[dict, bool]:
     """(the raw export of `e` with every reference known so far pointed at the target, whether some were not
-    known yet). Redacted values are filled in or left out (step.secrets says which)."""
+    known yet). Redacted values are filled in or left out (step.secrets says which; an entry with "missing" is a
+    string that cannot be sent: check_secrets refuses it)."""
     raw = bodies.rebuild(e)
     map_connections(raw, dict(conn_ids))
     pending = False
@@ -60,6 +61,14 @@ def prepare(target, plan: Plan, e, step: Step, supplied: Mapping[str, str], *, c
     bodies.rewrite_variables(raw, known, target.env)
     step.secrets = scrub_secrets(raw, current, supplied)
     return raw, pending
+
+
+def check_secrets(step: Step, target: str) -> None:
+    """Raises MissingSecret when a string of `step`'s flow holds redacted secrets nothing supplies."""
+    missing = [s for s in step.secrets if s.get("missing")]
+    if missing:
+        more = f" ({len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise MissingSecret(missing_line(step.name, missing[0], target) + more)
 
 
 class Applier:
@@ -137,6 +146,7 @@ class Applier:
             current = self.target.flow(step.target_id) if step.action == "update" else None
             raw, later = prepare(self.target, self.plan, e, step, self.supplied, conn_ids=self.conn_ids,
                                  versions=self.versions, current=current)
+            check_secrets(step, self.target.name)  # planned already; the target may have changed since
             if step.action == "update":
                 response = self.target.replace(step.target_id, bodies.replace_body(raw, e))
                 step.version_after = _int(response, "currentVersion")
@@ -165,6 +175,7 @@ class Applier:
         for e, step in pending:
             raw, _ = prepare(self.target, self.plan, e, step, self.supplied, conn_ids=self.conn_ids,
                              versions=self.versions, current=self.target.flow(step.target_id))
+            check_secrets(step, self.target.name)
             response = self.target.replace(step.target_id, bodies.replace_body(raw, e))
             step.version_after = _int(response, "currentVersion") or step.version_after
             self.versions[e.slug] = step.version_after

@@ -12,6 +12,9 @@ undoes what it wrote when a step fails. Writes are sent once, never retried (STY
   it (an unconfigured or disabled node never runs it).
 - Redacted values (`{"redacted": ...}`) are never sent: the value comes from the environment variable that the
   target's `restore_secrets` names for it, else the target keeps its current value, else it is left out.
+- Strings with redaction markers (`https://svc:«redacted:...»@host`) get their secrets from `restore_secrets` too,
+  else keep the target's own when its string equals ours apart from the markers; else the plan says which key to
+  set and the restore refuses (exit 2) before it writes anything. Marker text is never sent.
 - `--deploy` deploys every flow of the plan whose current version is not the deployed one, subflows first.
 """
 
@@ -27,7 +30,7 @@ from flowvault.restore.bodies import replace_body, same
 from flowvault.restore.connectors import plan_connectors, unmatched_message
 from flowvault.restore.plan import NEW_ID, Dangling, Plan, build_plan, dangling_error, select_flow
 from flowvault.restore.policies import plan_policies, settle
-from flowvault.restore.secrets import supplied_secrets
+from flowvault.restore.secrets import MissingSecret, missing_line, supplied_secrets
 from flowvault.restore.target import Target
 from flowvault.restore.variables import plan_variables
 
@@ -96,13 +99,18 @@ def restore(config, vault_dir, wanted: str, to: str, *, ref: str = "HEAD", sourc
         result.steps = plan.steps_in_order()
         result.dangling = plan.dangling
         problem = dangling_error(plan.dangling, ref, to)
+        missing = missing_secrets(plan, to)
         unmatched = unmatched_message(plan.connectors, to)
         if dry_run:
-            result.error = problem or unmatched
-            result.unresolved = problem is None and unmatched is not None
+            result.error = problem or missing or unmatched
+            result.unresolved = problem is None and missing is None and unmatched is not None
             return result
-        if problem or unmatched:
-            raise UsageError(problem or unmatched)
+        if problem:
+            raise UsageError(problem)
+        if missing:
+            raise MissingSecret(missing)
+        if unmatched:
+            raise UsageError(unmatched)
         say(f"restoring {entry.name!r} from {entry.source} at {ref} into {to}: "
             f"{sum(1 for s in result.steps if s.action not in ('unchanged',))} step(s) to apply")
         Applier(target, plan, supplied, deploy=deploy, say=say).run()
@@ -147,6 +155,17 @@ def make_plan(target: Target, snapshot, entry, supplied: Mapping[str, str], *, d
             step.target_id = None  # the Applier imports it; a dry run shows it as new
     plan.settle_remaps()
     return plan
+
+
+def missing_secrets(plan: Plan, to: str) -> str | None:
+    """The line that refuses the restore when a string to send holds redacted secrets that neither restore_secrets
+    nor the target supplies (the first one, and how many more), or None."""
+    missing = [(v.flow or "", v.missing) for v in plan.variables if v.missing]
+    missing += [(step.name, s) for step in plan.flow_steps() for s in step.secrets if s.get("missing")]
+    if not missing:
+        return None
+    flow, entry = missing[0]
+    return missing_line(flow, entry, to) + (f" ({len(missing) - 1} more)" if len(missing) > 1 else "")
 
 
 def _read_source(config, source: str | None, to: str, client, result: Result) \

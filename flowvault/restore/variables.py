@@ -4,7 +4,9 @@ Environment-wide variables (contexts `company` and `user`) are created or update
 flow is written, with their values; a flow's own variables (`flow`, `flowInstance`) travel with the flow's body,
 their `##SK##flow##SK##<id>` suffix rewritten to the target flow's id (restore.bodies). A redacted value is never
 sent: it comes from `restore_secrets` ("<context>/<name>" or "<name>"), else the target keeps its value, else it is
-left out. Ping refuses typed `false` and `0` values, so those are sent as strings.
+left out. A value holding redaction markers gets its secrets the same way (restore.secrets.fill_embedded), else the
+plan names it as missing and the restore refuses. Ping refuses typed `false` and `0` values, so those are sent as
+strings.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from flowvault.normalize.secret_shapes import is_redacted_value, markers
+from flowvault.restore.secrets import fill_embedded
 
 ENVIRONMENT_CONTEXTS = ("company", "user")  # written through /variables; the others travel with their flow
 DATA_TYPES = ("boolean", "number", "object", "secret", "string")  # DaVinciVariableCreateRequest.dataType
@@ -31,6 +36,7 @@ class VariableStep:
     target_id: str | None = None  # the target's variable id, when it has one
     changed: list[str] = field(default_factory=list)
     secret: str | None = None  # where a redacted value came from
+    missing: dict | None = None  # a value with markers nothing supplies: {"path", "missing": the key, "markers"}
     body: dict = field(default_factory=dict, repr=False)  # the /variables request (never shown: may hold a secret)
     previous: dict | None = field(default=None, repr=False)  # the target's variable before the restore
     kind: str = "variable"
@@ -41,6 +47,8 @@ class VariableStep:
                "changed": self.changed}
         if self.secret:
             out["secret"] = self.secret
+        if self.missing:
+            out["missing"] = self.missing["missing"]
         return out
 
 
@@ -100,7 +108,15 @@ def _body(var: dict, context: str, name: str, current: dict | None, supplied: Ma
             body[bound] = fields[bound]
     if "value" in fields:
         value = fields["value"]
-        if isinstance(value, dict) and set(value) == {"redacted"}:
+        if isinstance(value, str) and markers(value):
+            names = [f"{context}/{name}", name]
+            filled, step.secret, key = fill_embedded(value, names, supplied, (current or {}).get("value"))
+            if filled is None and context in ENVIRONMENT_CONTEXTS:  # a flow's own: its flow step says so
+                step.missing = {"path": f"variables/{context}/{name}/fields/value", "missing": key,
+                                "markers": len(markers(value))}
+            if filled is not None:
+                body["value"] = filled
+        elif is_redacted_value(value):
             supplied_name = next((n for n in (f"{context}/{name}", name) if n in supplied), None)
             if supplied_name is not None:
                 body["value"] = supplied[supplied_name]
