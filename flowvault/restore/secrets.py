@@ -101,21 +101,26 @@ def fill_embedded(text: str, names: Sequence[str], supplied: Mapping[str, str],
     the restore_secrets key to set when it is None).
 
     For each of `names` (most specific first), restore_secrets may give the whole string (equal to `text` apart
-    from its markers), or, for a single marker, only the secret; several markers also take one key per marker,
-    "<name>#1", "<name>#2", ... in the order they appear. Without those, the target's own `current` string is kept
-    when it equals `text` apart from the markers (secret_shapes.match_markers); else None: nothing may be sent.
+    from its markers), or, for a single marker, only the secret; any string also takes one key per marker,
+    "<name>#1", "<name>#2", ... in the order the markers appear. Without those, the target's own `current` string
+    is kept when it equals `text` apart from the markers (secret_shapes.match_markers); else None: nothing may be
+    sent.
     """
     count = len(markers(text))
-    for name in names:
+    for depth, name in enumerate(names):
         value = supplied.get(name)
         if value is not None:
             whole = match_markers(text, value)
             if whole is not None or count == 1:
-                return fill_markers(text, [value] if whole is None else whole), f"from restore_secrets[{name!r}]", None
-        numbered = [f"{name}#{i}" for i in range(1, count + 1)]
-        if all(n in supplied for n in numbered):
-            keys = ", ".join(repr(n) for n in numbered)
-            return fill_markers(text, [supplied[n] for n in numbered]), f"from restore_secrets[{keys}]", None
+                filled = fill_markers(text, [value] if whole is None else whole)
+                return filled, f"from restore_secrets[{name!r}]", None
+        # One key per marker, each the most specific one given: "<node id>/url#1" and "url#2" may be mixed.
+        keys = [next((f"{n}#{i}" for n in names[depth:] if f"{n}#{i}" in supplied), None)
+                for i in range(1, count + 1)]
+        if all(keys):
+            picked = [k for k in keys if k is not None]
+            return (fill_markers(text, [supplied[k] for k in picked]),
+                    f"from restore_secrets[{', '.join(repr(k) for k in picked)}]", None)
     if isinstance(current, str):
         kept = match_markers(text, current)
         if kept is not None and not any(MARKER.search(secret) for secret in kept):

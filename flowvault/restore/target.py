@@ -2,9 +2,10 @@
 §2.4, §4), read through the one Platform API client (flowvault.pingone.client).
 
 Writes (import, replace, deploy, revert, variables, connector instances, flow policies) are sent once, never
-retried (STYLE.md "HTTP"): a retried import creates the flow twice. Every write body passes one last guard
-(`_body`): one that holds a redacted value or a «redacted» marker is never sent (DESIGN.md "Secrets never land"). Reads are retried. A listing page without its
+retried (STYLE.md "HTTP"): a retried import creates the flow twice. Reads are retried. A listing page without its
 `_embedded` list is an error, never an empty environment: read as empty, a restore would create every flow anew.
+Every write body passes one last guard (`_write`): a body that holds a redacted value or a «redacted» marker is
+never sent (DESIGN.md "Secrets never land").
 """
 
 from __future__ import annotations
