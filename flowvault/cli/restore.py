@@ -30,7 +30,8 @@ def command(app, flow, target, source, ref, deploy, dry_run, mappings, create_co
     by name (replaced in place, else imported), connector instances by connector and instance name, variables by
     context and name, and the target's flow policies that run the flow are listed (their pins moved by --deploy).
     It applies the plan in dependency order, one line per step on stderr; when a step fails it undoes what it
-    wrote and exits 3. Redacted secrets are never sent.
+    wrote and exits 3. Redacted secrets are never sent: they come from the target's restore_secrets, else the
+    target keeps its own; a string with secrets neither supplies is refused (exit 2) naming the key to set.
 
     \b
     Examples:

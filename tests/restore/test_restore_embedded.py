@@ -193,3 +193,27 @@ def test_the_last_guard_sends_no_marker_even_when_scrubbing_fails(world, other, 
     assert "would have sent a redacted value; it was not sent" in result.stderr
     assert not by_name(other, "Sandbox API Success")
     assert_nothing_redacted_sent(received)
+
+
+def test_an_environment_variable_with_markers_is_filled_kept_or_refused():
+    from types import SimpleNamespace
+
+    from flowvault.restore.plan import Plan
+    from flowvault.restore.run import missing_secrets
+    from flowvault.restore.variables import plan_variables, request_body
+
+    var = {"context": "company", "fields": {"type": "string", "value": ONE}}
+    entry = SimpleNamespace(slug="f", name="F", doc=SimpleNamespace(flow={"variables": {"company/hookUrl": var}}))
+    listed = [{"id": "v1", "context": "company", "name": "hookUrl",
+               "value": "https://svc:SBXSECRET-t@api.example.com/v1"}]
+
+    [kept] = plan_variables([entry], {"f": "x"}, listed)
+    assert request_body(kept)["value"] == listed[0]["value"] and kept.missing is None
+    [filled] = plan_variables([entry], {"f": "x"}, [], {"company/hookUrl": "SBXSECRET-s"})
+    assert request_body(filled)["value"] == "https://svc:SBXSECRET-s@api.example.com/v1"
+    [refused] = plan_variables([entry], {"f": "x"}, [{**listed[0], "value": "https://other.example.com"}])
+    assert "value" not in request_body(refused) and refused.to_dict()["missing"] == "company/hookUrl"
+    plan = Plan(steps=[], ids={}, refs={}, dangling=[], variables=[refused])
+    line = missing_secrets(plan, "prod")
+    assert line is not None and "variables/company/hookUrl/fields/value" in line
+    assert "restore_secrets['company/hookUrl']" in line and "[sources.prod]" in line
