@@ -11,6 +11,7 @@ first and the error says what failed, what was undone and what could not be.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from flowvault.errors import FlowvaultError, RemoteError
@@ -33,7 +34,7 @@ class RestoreFailed(RemoteError):
 
 
 def prepare(target, plan: Plan, e, step: Step, supplied: Mapping[str, str], *, conn_ids: Mapping[str, str],
-            versions: Mapping[str, int], current: dict | None) -> tuple[dict, bool]:
+            versions: Mapping[str, int | None], current: dict | None) -> tuple[dict, bool]:
     """(the raw export of `e` with every reference known so far pointed at the target, whether some were not
     known yet). Redacted values are filled in or left out (step.secrets says which; an entry with "missing" is a
     string that cannot be sent: check_secrets refuses it)."""
@@ -83,7 +84,8 @@ class Applier:
         self.say = say
         self.undos: list[tuple[str, Callable[[], Any]]] = []
         self.conn_ids = {c.old_id: c.new_id for c in plan.connectors if c.new_id}
-        self.versions: dict[str, int] = {}  # plan slug -> the version the target holds after the restore
+        # plan slug -> the version the target holds after the restore (None: the API did not say)
+        self.versions: dict[str, int | None] = {}
         self.written: list[tuple[Any, Step]] = []
 
     def run(self) -> None:
@@ -115,10 +117,10 @@ class Applier:
                 continue
             made = self.target.create_connector_instance({"name": c.name, "connector": {"id": c.connector},
                                                           "properties": {}})
-            c.new_id = str(made["id"])
-            self.conn_ids[c.old_id] = c.new_id
-            self._undo(f"deleted connector instance {c.name!r} ({c.new_id})",
-                       lambda i=c.new_id: self.target.delete_connector_instance(i))
+            c.new_id = made_id = str(made["id"])
+            self.conn_ids[c.old_id] = made_id
+            self._undo(f"deleted connector instance {c.name!r} ({made_id})",
+                       partial(self.target.delete_connector_instance, made_id))
             self.say(f"connector {c.name!r} ({c.connector}): created {c.new_id} (unconfigured: set it up in "
                      f"DaVinci before the flow runs)")
 
@@ -129,12 +131,12 @@ class Applier:
             label = f"variable {v.context}/{v.name}"
             if v.action == "create":
                 made = self.target.create_variable(request_body(v))
-                v.target_id = str(made["id"])
-                self._undo(f"deleted {label}", lambda i=v.target_id: self.target.delete_variable(i))
+                v.target_id = made_id = str(made["id"])
+                self._undo(f"deleted {label}", partial(self.target.delete_variable, made_id))
             else:
                 self.target.replace_variable(v.target_id, request_body(v))
                 previous = undo_body(v.previous or {})
-                self._undo(f"put back {label}", lambda i=v.target_id, b=previous: self.target.replace_variable(i, b))
+                self._undo(f"put back {label}", partial(self.target.replace_variable, v.target_id, previous))
             self.say(f"{label}: {v.action}d" + (f" ({', '.join(v.changed)})" if v.changed else ""))
 
     def _flows(self) -> None:
@@ -143,12 +145,12 @@ class Applier:
             if step.action == "unchanged":
                 self.versions[e.slug] = step.version_before
                 continue
-            current = self.target.flow(step.target_id) if step.action == "update" else None
+            current = self.target.flow(step.in_target()) if step.action == "update" else None
             raw, later = prepare(self.target, self.plan, e, step, self.supplied, conn_ids=self.conn_ids,
                                  versions=self.versions, current=current)
             check_secrets(step, self.target.name)  # planned already; the target may have changed since
             if step.action == "update":
-                response = self.target.replace(step.target_id, bodies.replace_body(raw, e))
+                response = self.target.replace(step.in_target(), bodies.replace_body(raw, e))
                 step.version_after = _int(response, "currentVersion")
                 self._undo_replace(step)
                 self.say(f"{step.kind} {step.name!r}: updated {step.target_id} v{step.version_before} -> "
@@ -164,9 +166,9 @@ class Applier:
                 step.target_id = str(new_id)
                 step.version_after = _int(response, "version") or _int(response, "currentVersion")
                 self._undo(f"deleted {step.kind} {step.name!r} ({step.target_id})",
-                           lambda i=step.target_id: self.target.delete_flow(i))
+                           partial(self.target.delete_flow, step.target_id))
                 self.say(f"{step.kind} {step.name!r}: created {step.target_id} v{step.version_after}")
-            self.plan.ids[e.slug] = step.target_id
+            self.plan.ids[e.slug] = step.in_target()
             self.versions[e.slug] = step.version_after
             self.written.append((e, step))
             if later:
@@ -174,9 +176,9 @@ class Applier:
         # A subflow cycle (or a new flow's variables) refers to ids that exist only now: write those flows again.
         for e, step in pending:
             raw, _ = prepare(self.target, self.plan, e, step, self.supplied, conn_ids=self.conn_ids,
-                             versions=self.versions, current=self.target.flow(step.target_id))
+                             versions=self.versions, current=self.target.flow(step.in_target()))
             check_secrets(step, self.target.name)
-            response = self.target.replace(step.target_id, bodies.replace_body(raw, e))
+            response = self.target.replace(step.in_target(), bodies.replace_body(raw, e))
             step.version_after = _int(response, "currentVersion") or step.version_after
             self.versions[e.slug] = step.version_after
             self.say(f"{step.kind} {step.name!r}: references to flows written after it set (v{step.version_after})")
@@ -220,7 +222,7 @@ class Applier:
             if p.policy_id not in bodies_by_policy:
                 previous = policy_body(p.previous)
                 self._undo(f"put back policy {p.name!r}",
-                           lambda a=p.app_id, i=p.policy_id, b=previous: self.target.replace_policy(a, i, b))
+                           partial(self.target.replace_policy, p.app_id, p.policy_id, previous))
             bodies_by_policy[p.policy_id] = body
             self.say(f"policy {p.name!r}: {p.flow!r} pinned v{p.pin} -> v{p.new_pin}")
 

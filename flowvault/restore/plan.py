@@ -62,6 +62,12 @@ class Step:
     secrets: list[dict] = field(default_factory=list)  # {"path": ..., "outcome": "kept from the target" | "left out"}
     findings: list[dict] = field(default_factory=list)  # what the target's validate found
 
+    def in_target(self) -> str:
+        """The flow's id in the target, for a step whose flow is there (matched, or written by now)."""
+        if not self.target_id or self.target_id == NEW_ID:
+            raise FlowvaultError(f"internal error: {self.kind} {self.name!r} has no id in the target yet")
+        return self.target_id
+
     def to_dict(self) -> dict:
         return {"kind": self.kind, "name": self.name, "action": self.action, "id": self.target_id,
                 "vault_id": self.vault_id, "version_before": self.version_before,
@@ -218,14 +224,14 @@ def _match(entry, flows: list[dict]) -> dict | None:
     return same[0] if same else None
 
 
-def _node_refs(entry) -> list[tuple[str, str | None, str | None, dict]]:
+def _node_refs(entry) -> list[tuple[str, str, str | None, dict]]:
     """[(node id, subflow id, cached label, node)] of every node that calls a subflow."""
     nodes_meta = (entry.doc.meta or {}).get("nodes", {})
-    out = []
+    out: list[tuple[str, str, str | None, dict]] = []
     for nid, node in sorted((entry.doc.flow.get("nodes") or {}).items()):
         sub_id = (nodes_meta.get(nid) or {}).get("subFlowId")
         prop = ((node.get("properties") or {}).get("subFlowId") or {}).get("value")
-        label = prop.get("label") if isinstance(prop, dict) else None
+        label = prop.get("label") if isinstance(prop, dict) and isinstance(prop.get("label"), str) else None
         if isinstance(sub_id, str) and sub_id:
             out.append((nid, sub_id, label, node))
     return out

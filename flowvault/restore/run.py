@@ -131,10 +131,10 @@ def make_plan(target: Target, snapshot, entry, supplied: Mapping[str, str], *, d
     plan.variables = plan_variables(entries, {e.slug: plan.ids.get(e.slug) for e in entries}, target.variables(),
                                     supplied)
     conn_ids = {c.old_id: c.new_id for c in plan.connectors if c.new_id}
-    versions: dict[str, int] = {}
+    versions: dict[str, int | None] = {}
     for e, step in plan.steps:
         if step.action == "update":
-            current = target.flow(step.target_id)
+            current = target.flow(step.in_target())
             raw, pending = prepare(target, plan, e, step, supplied, conn_ids=conn_ids, versions=versions,
                                    current=current)
             own_vars = any(v.flow_slug == e.slug and v.via == "flow" and v.action != "unchanged"
@@ -174,7 +174,7 @@ def _read_source(config, source: str | None, to: str, client, result: Result) \
     configured DaVinci source other than the target; ({}, None) when it is not, or cannot be read (the nodes' names
     are used for the instances then)."""
     cfg = config.sources.get(source) if source else None
-    if cfg is None or cfg.type != "davinci" or source == to:
+    if source is None or cfg is None or cfg.type != "davinci" or source == to:
         return {}, None
     reader = Target(source, cfg.settings, client=client, secret_hint=cfg.secret_hint)
     try:

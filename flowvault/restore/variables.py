@@ -97,7 +97,8 @@ def plan_variables(entries, flow_ids: Mapping[str, str | None], listed: list[dic
 def _body(var: dict, context: str, name: str, current: dict | None, supplied: Mapping[str, str],
           step: VariableStep) -> dict:
     """The DaVinciVariableCreateRequest / ReplaceRequest for `var` (a flow.json variable entry)."""
-    fields = var.get("fields") if isinstance(var.get("fields"), dict) else {}
+    found = var.get("fields")
+    fields: dict[str, Any] = found if isinstance(found, dict) else {}
     data_type = fields.get("type") if fields.get("type") in DATA_TYPES else "string"
     body: dict[str, Any] = {"name": name, "context": context, "dataType": data_type,
                             "mutable": bool(fields.get("mutable", True))}
