@@ -59,7 +59,7 @@ class Step:
     deployed: bool = False  # deployed by this restore (or would be, in a dry run)
     deployed_after: int | None = None
     remaps: list[Remap] = field(default_factory=list)
-    secrets: list[dict] = field(default_factory=list)  # {"path": ..., "outcome": "kept from the target" | "left out"}
+    secrets: list[dict] = field(default_factory=list)  # {"path", "outcome"[, "markers", "missing": key to set]}
     findings: list[dict] = field(default_factory=list)  # what the target's validate found
 
     def in_target(self) -> str:
