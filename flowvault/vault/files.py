@@ -99,8 +99,8 @@ class _Syncer:
 
     def __init__(self, workers: int = 4) -> None:
         self._workers = workers
-        self._pool = None
-        self._futures: list = []
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._futures: list[concurrent.futures.Future] = []
         self._folders: set[Path] = set()
         self._lock = threading.Lock()
 

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -79,14 +79,18 @@ class Vault:
     """An open vault. Use `Vault.open(path)` (or `Vault.init(path)` to create one)."""
 
     def __init__(self, repo: git.Repo, path: Path) -> None:
+        top = repo.working_tree_dir
+        if top is None:
+            raise VaultError(f"{path}: is a bare git repository; a vault needs a working tree")
         self.repo = repo
         self.path = path.resolve()  # [vault].path
-        self.root = Path(repo.working_tree_dir).resolve()
+        self.root = Path(top).resolve()
         self.snapshots = self.path / SNAPSHOTS
         rel = self.snapshots.relative_to(self.root) if self.snapshots != self.root else Path(".")
         self.prefix = PurePosixPath(*rel.parts).as_posix()  # snapshots/ relative to the repo root, for git
         self.git_dir = Path(repo.git_dir).resolve()
-        self._hasher: subprocess.Popen | None | bool = None  # see _prehash; False once it failed
+        self._hasher: subprocess.Popen[bytes] | None = None  # see _prehash
+        self._hasher_failed = False  # until the next commit, once it failed
         self._hash_lock = threading.Lock()
         self.files = SnapshotFiles(self.snapshots, on_written=self._prehash)
         # Paths (relative to snapshots/) this run wrote, removed or verified: with commit(claimed_only=True) only
@@ -106,10 +110,11 @@ class Vault:
         repo = _find_repo(path)
         if repo is None:
             raise NoVaultError(f"{path}: not a git repository; run `flowvault init {path}`")
-        if repo.bare:
+        top = repo.working_tree_dir
+        if repo.bare or top is None:
             raise VaultError(f"{path}: is a bare git repository; a vault needs a working tree")
         try:
-            Path(path).resolve().relative_to(Path(repo.working_tree_dir).resolve())
+            path.resolve().relative_to(Path(top).resolve())
         except ValueError as e:  # pragma: no cover - git found a repo that does not contain path
             raise VaultError(f"{path}: outside the git working tree {repo.working_tree_dir}") from e
         return cls(repo, Path(path))
@@ -232,29 +237,34 @@ class Vault:
         .git/objects by the commit: `git add` then finds the object there and only hashes the file, instead of also
         compressing and writing 300 files (~0.2 s of a 100-flow backup, on the critical path at the end).
         Best effort: `git add` writes whatever this did not (a failed hasher is dropped, never waited for)."""
-        if self._hasher is False:
+        if self._hasher_failed:
             return
         name = os.fsencode(os.path.relpath(target, self.root))
         if b"\n" in name:
             return
         with self._hash_lock:  # sources write side by side (backup.run_backup)
+            if self._hasher_failed:  # another thread's write just failed it
+                return
             try:
                 if self._hasher is None:
                     self._hasher = subprocess.Popen(
                         ["git", "hash-object", "-w", "--stdin-paths"], cwd=self.root, stdin=subprocess.PIPE,
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                if self._hasher:
-                    self._hasher.stdin.write(name + b"\n")
-                    self._hasher.stdin.flush()
+                stdin = self._hasher.stdin
+                assert stdin is not None  # stdin=PIPE
+                stdin.write(name + b"\n")
+                stdin.flush()
             except (OSError, ValueError):
                 self._stop_prehash(wait=False)
 
     def _stop_prehash(self, wait: bool = True) -> None:
-        hasher, self._hasher = self._hasher, False if not wait else None
-        if not hasher:
+        hasher, self._hasher = self._hasher, None
+        self._hasher_failed = not wait
+        if hasher is None:
             return
         with contextlib.suppress(OSError, ValueError):
-            hasher.stdin.close()
+            if hasher.stdin is not None:
+                hasher.stdin.close()
         if wait:
             try:
                 hasher.wait(timeout=120)
@@ -332,7 +342,7 @@ class Vault:
             out = self._git("diff", "--cached", "--no-renames", "--name-status", "-z", head, "--", self.prefix,
                             env=env, strip_newline_in_stdout=False)
             fields = [f for f in out.split("\0") if f]
-            pairs = zip(fields[0::2], fields[1::2])
+            pairs: Iterable[tuple[str, str]] = zip(fields[0::2], fields[1::2], strict=True)  # (status, path)
         else:
             out = self._git("ls-files", "-z", "--", self.prefix, env=env, strip_newline_in_stdout=False)
             pairs = (("A", f) for f in out.split("\0") if f)
@@ -511,12 +521,14 @@ class Vault:
             return {}
         reading = repo_prefix or None  # the file being read, for the message if its object is damaged
         try:
-            if tree.type == "blob":
+            if isinstance(tree, git.Blob):
                 return {PurePosixPath(repo_prefix).name: tree.data_stream.read()}
             out: dict[str, bytes] = {}
+            if not isinstance(tree, git.Tree):  # a submodule: no file of ours
+                return out
             for item in tree.traverse():
-                if item.type == "blob":
-                    reading = item.path
+                if isinstance(item, git.Blob):
+                    reading = os.fspath(item.path)
                     out[PurePosixPath(item.path).relative_to(repo_prefix or ".").as_posix()] = item.data_stream.read()
                     reading = repo_prefix or None
             return out
@@ -554,12 +566,14 @@ class Vault:
             while i < len(fields) - 1:
                 token = fields[i].strip("\n")
                 if token.startswith(":"):
-                    changes.append(PathChange(token.split()[-1][0], self._snapshot_rel(fields[i + 1])))
+                    rel = self._snapshot_rel(fields[i + 1])
+                    if rel is not None:
+                        changes.append(PathChange(token.split()[-1][0], rel))
                     i += 2
                 else:
                     i += 1
             entries.append(LogEntry(sha, date, author, body.split("\n", 1)[0], body, tuple(parents.split()),
-                                    tuple(c for c in changes if c.path is not None)))
+                                    tuple(changes)))
         return entries
 
     def _snapshot_rel(self, repo_path: str) -> str | None:
@@ -578,22 +592,24 @@ class Vault:
         one `git cat-file --batch` serves every read of the block, so reading k files costs k blobs, not k trees."""
         proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.root, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        stdin, stdout = proc.stdin, proc.stdout
+        assert stdin is not None and stdout is not None  # both PIPE
 
         trees: dict[tuple[str, str], dict[str, bytes] | None] = {}  # (ref, folder) -> {name: object id}
 
         def fetch(spec: bytes, rel: str, ref: str) -> tuple[bytes, bytes] | None:
             """(type, content) of the object `spec` names, None if there is none."""
-            proc.stdin.write(spec + b"\n")
-            proc.stdin.flush()
-            line = proc.stdout.readline()
+            stdin.write(spec + b"\n")
+            stdin.flush()
+            line = stdout.readline()
             if not line:  # git ended: it could not read an object it holds (zlib or hash error): a damaged repo
                 raise VaultCorruptError(f"snapshots/{rel} at commit {ref[:12]}: git cannot read its object; "
                                         f"run `git fsck` in {self.root}")
             header = line.split()
             if len(header) != 3:  # "<spec> missing"
                 return None
-            data = proc.stdout.read(int(header[2]))
-            proc.stdout.read(1)  # the newline after the content
+            data = stdout.read(int(header[2]))
+            stdout.read(1)  # the newline after the content
             return header[1], data
 
         def folder(ref: str, rel_dir: str) -> dict[str, bytes] | None:
@@ -624,9 +640,9 @@ class Vault:
             raise VaultError(f"git cat-file failed in {self.root}: {e}") from e
         finally:
             with contextlib.suppress(OSError, ValueError):
-                proc.stdin.close()
+                stdin.close()
             proc.wait()
-            proc.stdout.close()
+            stdout.close()
 
     def log(self, paths: list[str] | None = None, n: int | None = None, ref: str = "HEAD") -> list[LogEntry]:
         """Commits reachable from `ref`, newest first, touching `paths` (relative to the vault folder) if given."""
@@ -634,13 +650,18 @@ class Vault:
             return []
         repo_paths = [self._repo_path(p) or "." for p in (paths or [])]
         try:
-            commits = self.repo.iter_commits(ref, paths=repo_paths or None, max_count=n)
+            commits = self.repo.iter_commits(ref, paths=repo_paths, max_count=n)
             return [
-                LogEntry(c.hexsha, c.committed_datetime.isoformat(), str(c.author), c.summary, c.message)
+                LogEntry(c.hexsha, c.committed_datetime.isoformat(), str(c.author), _text(c.summary), _text(c.message))
                 for c in commits
             ]
         except (git.GitCommandError, ValueError) as e:
             raise VaultError(f"git log {ref} failed in {self.root}: {e}") from e
+
+
+def _text(value: str | bytes) -> str:
+    """A commit message as text: GitPython leaves it bytes when the commit's encoding cannot decode it."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _tree_entries(data: bytes) -> dict[str, bytes]:
