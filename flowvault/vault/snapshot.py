@@ -1,8 +1,8 @@
 """A snapshot set: the canonical flows and workflows of one moment, read from a path or a vault ref.
 
 Every reader turns its input into {path relative to snapshots/: bytes} and `from_files` parses that, so a
-snapshots/ folder on disk and the same folder at a git ref read alike. Git is reached only through
-flowvault.vault.repo (the one module that imports git).
+snapshots/ folder on disk and the same folder at a git ref read alike. Git is reached only through the Vault
+(flowvault.vault.repo; no git import here).
 """
 
 from __future__ import annotations
