@@ -256,12 +256,14 @@ class _Parser:
         input_ = self.expand_tree(input_, "input", where)
         expect = table.get("expect", {})
         if not isinstance(expect, dict):
-            raise self.error(where, f"expect must be a table (expect = {{ status = \"success\" }}), not {_kind(expect)}")
+            raise self.error(where, f"expect must be a table (expect = {{ status = \"success\" }}), "
+                                    f"not {_kind(expect)}")
         self.check_keys(expect, ("status", "json"), f"{where} expect:")
         if "status" in expect:
             self.typed(expect["status"], str, "expect.status", where)
         if "json" in expect and not isinstance(expect["json"], dict):
-            raise self.error(where, f"expect.json must be a table (the subset the result must contain), not {_kind(expect['json'])}")
+            raise self.error(where, f"expect.json must be a table (the subset the result must contain), "
+                                    f"not {_kind(expect['json'])}")
         timeout = self.typed(table.get("timeout", DEFAULT_LAUNCH_TIMEOUT), float, "timeout", where)
         if timeout <= 0:
             raise self.error(where, f"timeout must be a positive number of seconds, not {timeout:g}")
@@ -344,7 +346,8 @@ class _Parser:
             self.unset_variable(where, key, variable)
             return variable, raw  # lazily: never sent, since the table's require() fails first
         if len(value) < MIN_SECRET:
-            raise self.error(where, f"{key}: environment variable {variable} is too short for a secret (under {MIN_SECRET} characters)")
+            raise self.error(where, f"{key}: environment variable {variable} is too short for a secret "
+                                    f"(under {MIN_SECRET} characters)")
         register(value)
         return variable, value
 

@@ -25,6 +25,7 @@ class FlowvaultError(Exception):
     """Base of every error the library raises on purpose."""
 
     exit_status: ExitStatus = ExitStatus.REMOTE
+    json_printed: bool = False  # the command printed this failure's details as JSON already (no {"error"} after)
 
 
 def first_line(error: BaseException) -> str:
@@ -92,9 +93,10 @@ class PartialBackupError(FlowvaultError):
 
     exit_status = ExitStatus.PARTIAL
 
-    def __init__(self, message: str, failed: list[str] | None = None) -> None:
+    def __init__(self, message: str, failed: list[str] | None = None, result: object = None) -> None:
         super().__init__(message)
         self.failed = failed or []
+        self.result = result  # what the run did, for the caller's summary (a backup's BackupResult)
 
 
 class LaunchFailed(FlowvaultError):

@@ -12,7 +12,8 @@ from flowvault.launch import LAUNCHERS
 from flowvault.pingone.regions import REGIONS, region_urls
 from flowvault.sources import SOURCES
 
-ENV = {"FLOWVAULT_PROD_CLIENT_SECRET": "prod-secret-value", "DV_SIGNON_API_KEY": "signon-api-key", "IDM_PASSWORD": "idm-pass"}
+ENV = {"FLOWVAULT_PROD_CLIENT_SECRET": "prod-secret-value", "DV_SIGNON_API_KEY": "signon-api-key",
+       "IDM_PASSWORD": "idm-pass"}
 
 GOOD = """
 [vault]
@@ -148,7 +149,8 @@ def test_missing_required_key():
 
 
 def test_missing_required_launcher_key():
-    message = error_of('[launchers.x]\ntype = "invision"\nurl = "https://a.example"\napi_key = "${DV_SIGNON_API_KEY}"\n')
+    message = error_of('[launchers.x]\ntype = "invision"\nurl = "https://a.example"\n'
+                       'api_key = "${DV_SIGNON_API_KEY}"\n')
     assert message == "/cfg/flowvault.toml: [launchers.x] missing required key 'dataflow_id'"
 
 
@@ -167,7 +169,8 @@ def test_secret_with_text_around_the_reference_is_a_literal():
 def test_unset_secret_variable():
     message = error_of(SOURCE, env={})
     assert message == (
-        "/cfg/flowvault.toml: [sources.prod] client_secret: environment variable FLOWVAULT_PROD_CLIENT_SECRET is not set"
+        "/cfg/flowvault.toml: [sources.prod] client_secret: "
+        "environment variable FLOWVAULT_PROD_CLIENT_SECRET is not set"
     )
 
 
@@ -202,7 +205,8 @@ def test_unknown_key_suggests_the_close_one():
 
 def test_unknown_key_without_close_match_lists_keys():
     message = error_of('[vault]\nzzz = 1\n')
-    assert message == "/cfg/flowvault.toml: [vault] unknown key 'zzz'; valid keys: path, remote, redact, redact_key_file"
+    assert message == ("/cfg/flowvault.toml: [vault] unknown key 'zzz'; "
+                       "valid keys: path, remote, redact, redact_key_file")
     assert "did you mean 'sources'?" in error_of('[source.prod]\ntype = "davinci"\n')
 
 
@@ -219,7 +223,8 @@ def test_bad_choice_and_url():
 
 
 def test_launcher_common_keys():
-    base = '[launchers.x]\ntype = "smartflows"\nurl = "https://sf.example"\nflow_id = "f"\napi_key = "${DV_SIGNON_API_KEY}"\n'
+    base = ('[launchers.x]\ntype = "smartflows"\nurl = "https://sf.example"\nflow_id = "f"\n'
+            'api_key = "${DV_SIGNON_API_KEY}"\n')
     assert parse(base).launchers["x"].timeout == 300.0
     assert "expect: unknown key 'stat'; did you mean 'status'?" in error_of(base + 'expect = { stat = "ok" }\n')
     assert "expect.json must be a table" in error_of(base + "expect = { json = 3 }\n")

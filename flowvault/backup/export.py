@@ -116,7 +116,7 @@ def _export_source(vault, source, report: SourceReport, listing, extras_future, 
         return None
 
     final: dict[str, dict] = {}
-    slugs = SlugMap({i: e.get("slug") for i, e in prev.items() if isinstance(e.get("slug"), str)},
+    slugs = SlugMap({i: e["slug"] for i, e in prev.items() if isinstance(e.get("slug"), str)},
                     lower=getattr(source, "lower_slugs", True))
     removed_ids = []
     for item_id, entry in prev.items():

@@ -82,7 +82,7 @@ class BackupResult:
 def item_labels(vault, changes) -> dict[tuple[str, str], str]:
     """(source, slug) -> item name, from the index.json (at HEAD and in the working tree, so removed items too) of
     each source the changes touch: two small reads per source, not every file of the vault."""
-    from flowvault.vault.repo import SNAPSHOTS  # here, not at the top: vault imports git
+    from flowvault.vault.files import SNAPSHOTS
 
     labels: dict[tuple[str, str], str] = {}
     roots = sorted({PurePosixPath(c.path).parts[0] for c in changes if len(PurePosixPath(c.path).parts) > 1})

@@ -22,11 +22,12 @@ import functools
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from flowvault.backup.export import backup_source, start, stored_reader
 from flowvault.backup.records import BackupResult, SourceReport, commit_message, item_labels
 from flowvault.errors import ConfigError, FlowvaultError, PartialBackupError, UsageError, VaultError, first_line
-from flowvault.sources.base import in_place
+from flowvault.sources.base import Source, in_place
 from flowvault.ui import UI
 from flowvault.vault.slug import slugify
 
@@ -125,7 +126,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
     workers = Workers(min(jobs, (os.cpu_count() or 1) - 1) if worker_processes and jobs > 1 else 0, preload=preload)
     stop = threading.Event()  # set when the run is interrupted: sources side by side start no further export
     with workers, _rare_gc(), _early_pool(2 * len(names)) as early:
-        made = []
+        made: list[tuple[str, Any, Source | FlowvaultError, tuple | None]] = []  # (name, config, source, started)
         for name in names:
             src_cfg = config.sources[name]
             try:
@@ -202,24 +203,21 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                 result.pushed = True
     for failure in result.failures:
         ui.info(failure.line())
-    whole = [s for s in result.sources if s.error]
+    whole = [(s.name, s.error) for s in result.sources if s.error]  # (source, why it failed as a whole)
     every = bool(whole) and len(whole) == len(result.sources) and not result.failures
     # each failed source's reason once, on stderr (the summary on stdout says "failed"); the first one of a run
     # that failed as a whole is the error line itself
-    for report in whole[1:] if every else whole:
-        ui.info(f"{report.name}: FAILED, nothing of it changed: {_named(report.name, report.error)}")
+    for name, why in whole[1:] if every else whole:
+        ui.info(f"{name}: FAILED, nothing of it changed: {_named(name, why)}")
     if every:
-        first = whole[0]
-        raise _SourceFailed(f"{first.name}: {first.error}" if not first.error.startswith(first.name) else first.error,
-                            result)
+        name, why = whole[0]
+        raise _SourceFailed(f"{name}: {why}" if not why.startswith(name) else why, result)
     if result.failures or whole:
-        named = [f"{f.source}/{f.name}" for f in result.failures] + [f"{s.name} (whole source)" for s in whole]
+        named = [f"{f.source}/{f.name}" for f in result.failures] + [f"{name} (whole source)" for name, _ in whole]
         shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
-        error = PartialBackupError(
+        raise PartialBackupError(
             f"partial backup: {len(named)} item(s) could not be exported ({shown}); their previous copies stay "
-            f"in the vault; run again, or see the lines above for why", failed=named)
-        error.result = result
-        raise error
+            f"in the vault; run again, or see the lines above for why", failed=named, result=result)
     return result
 
 

@@ -113,10 +113,12 @@ def run_status(config, vault_dir, *, sources=(), source_factory=None) -> Status:
             except FlowvaultError as e:
                 kind = "workflows" if config.sources[name].type == "idm" else "flows"
                 out.append(SourceStatus(name, kind, error=str(e).splitlines()[0]))
-    if out and all(s.error for s in out):
+    failed = [(s.name, s.error) for s in out if s.error]
+    if out and len(failed) == len(out):
         from flowvault.errors import RemoteError
 
-        raise RemoteError(out[0].error if out[0].error.startswith(out[0].name) else f"{out[0].name}: {out[0].error}")
+        name, why = failed[0]
+        raise RemoteError(why if why.startswith(name) else f"{name}: {why}")
     return Status(out)
 
 

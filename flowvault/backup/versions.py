@@ -19,13 +19,21 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import json
+import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flowvault.backup.index import INDEX, item_paths
 from flowvault.backup.records import Failure, SourceReport, Stopped, one_line
 from flowvault.errors import first_line
 from flowvault.ui import UI
+
+if TYPE_CHECKING:  # the vault imports git: only for the annotations
+    from flowvault.sources.base import Entry, ListedItem, Source
+    from flowvault.vault.repo import Vault
+    from flowvault.vault.series import Series
+    from flowvault.vault.slug import SlugMap
 
 
 @dataclasses.dataclass
@@ -33,29 +41,29 @@ class Phase:
     """What one source's versions phase works with; `final`, `failed_ids` and `index_doc` are shared with the rest
     of the source's run (flowvault.backup.export), under `lock`."""
 
-    vault: object
-    source: object
-    series: object  # flowvault.vault.series.Series
+    vault: Vault
+    source: Source
+    series: Series
     report: SourceReport
     kind: str
     listed: dict
     prev: dict
-    slugs: object  # flowvault.vault.slug.SlugMap
-    lock: object
+    slugs: SlugMap
+    lock: threading.Lock
     final: dict
     failed_ids: set
     index_doc: dict  # index.json as the version commits carry it: the last run's, with each flow's record updated
-    store: Callable  # stores the entries of an export (embedded subflows) as the ordinary path does
+    store: Callable[[list[Entry]], None]  # stores an export's entries (embedded subflows) as the ordinary path does
     history: bool = False
     jobs: int = 16
     ui: UI | None = None
-    stop: object = None
+    stop: threading.Event | None = None
     start_workers: Callable[[int], None] | None = None
 
 
 @dataclasses.dataclass
 class _Chain:
-    item: object  # ListedItem at the version the listing names
+    item: ListedItem  # at the version the listing names
     slug: str
     held: int | None  # the version the vault holds, None for a flow it does not hold yet
     todo: list  # version docs to commit, oldest first
@@ -116,7 +124,8 @@ def record_versions(p: Phase, todo: list) -> set[str]:
     """Commit the new versions of the flows of `todo` that moved (and, with history, of those the vault does not
     hold yet); the ids of the flows it took care of, whose ordinary export the run skips."""
     source = p.source
-    if not todo or not getattr(source, "saves_versions", False) or not callable(getattr(source, "versions", None)):
+    versions = getattr(source, "versions", None)  # a Versioned source (flowvault.sources.base)
+    if not todo or not getattr(source, "saves_versions", False) or not callable(versions):
         return set()
     root = p.report.name
     held = held_versions(p.vault, root, p.kind, p.prev)
@@ -133,7 +142,7 @@ def record_versions(p: Phase, todo: list) -> set[str]:
     handled = {item.id for item, _, _ in wanted}
     chains: list[_Chain] = []
     with concurrent.futures.ThreadPoolExecutor(max(1, min(p.jobs, len(wanted))), thread_name_prefix=root) as pool:
-        listings = [(item, have, current, pool.submit(source.versions, item)) for item, have, current in wanted]
+        listings = [(item, have, current, pool.submit(versions, item)) for item, have, current in wanted]
         for item, have, current, future in listings:
             try:
                 stored = future.result()

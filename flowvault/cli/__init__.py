@@ -103,13 +103,16 @@ FORMAT_KEY = "flowvault.format"  # ctx.meta: the running command's --format (ctx
 
 
 def _remember_format(command: click.Command) -> click.Command:
-    original = command.invoke
+    original = command.callback
+    if original is None:
+        return command
 
-    def invoke(ctx: click.Context):
+    def callback(*args, **kwargs):
+        ctx = click.get_current_context()
         ctx.meta[FORMAT_KEY] = ctx.params.get("fmt")
-        return original(ctx)
+        return original(*args, **kwargs)
 
-    command.invoke = invoke
+    command.callback = callback
     return command
 
 
@@ -171,6 +174,7 @@ def main() -> None:
     The interpreter's own shutdown (tearing down modules, freeing every object, GitPython reaping its helper
     processes) took ~75 ms of an unchanged backup that lasts ~0.6 s (issue 8). Nothing of flowvault's needs it:
     every file, fsync, commit, temp file and the vault lock is finished or released before a command returns."""
+    status: str | int | None
     try:
         cli(prog_name="flowvault")  # standalone mode: always ends with SystemExit
         status = 0

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowvault.errors import ConfigError
+
+if TYPE_CHECKING:
+    from flowvault.config import Config
 
 
 @dataclass
@@ -15,12 +20,12 @@ class AppContext:
     vault_path: str | None = None
     verbose: int = 0
     traceback: bool = False
-    _config: object = field(default=None, repr=False)
+    _config: Config | None = field(default=None, repr=False)
 
     def config_file(self) -> Path:
         return Path(self.config_path or os.environ.get("FLOWVAULT_CONFIG") or "flowvault.toml")
 
-    def config(self):
+    def config(self) -> Config:
         """The loaded and validated flowvault.toml (flowvault.config.Config); ConfigError if it is missing or bad."""
         if self._config is None:
             from flowvault.config import load_config
@@ -63,9 +68,9 @@ def _configured(ctx, table: str, type_: str | None = None) -> list[str]:
     root = ctx.find_root()
     path = Path(root.params.get("config_path") or os.environ.get("FLOWVAULT_CONFIG") or "flowvault.toml")
     try:
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ModuleNotFoundError:  # Python 3.10
+        else:  # pragma: no cover - Python 3.10
             import tomli as tomllib
         tables = tomllib.loads(path.read_text(encoding="utf-8")).get(table, {})
     except Exception:  # noqa: BLE001 - a completion never fails the shell; a bad config is reported when run

@@ -23,7 +23,7 @@ def command(app, name, inputs, input_file, timeout, no_wait, fmt):
     """
     import json
 
-    from flowvault.errors import LaunchFailed, RemoteError
+    from flowvault.errors import FlowvaultError, LaunchFailed, RemoteError
     from flowvault.launch.base import ERROR, PASSED
     from flowvault.launch.progress import progress_for
     from flowvault.launch.report import result_line
@@ -48,6 +48,7 @@ def command(app, name, inputs, input_file, timeout, no_wait, fmt):
         click.echo(result_line(result, started=no_wait, message=not errored))
     if result.outcome == PASSED:
         return
+    error: FlowvaultError
     if result.outcome == ERROR and not result.timed_out:
         error = RemoteError(_named(name, result.message), status=result.http_status)
     else:

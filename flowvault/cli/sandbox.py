@@ -19,7 +19,8 @@ def _environment_names(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="0 picks a free port.")
 @click.option("--write-config", type=click.Path(dir_okay=False), help="Write a flowvault.toml for this sandbox.")
 @click.option("--force", is_flag=True, help="Let --write-config replace an existing file.")
-@click.option("--flows", "flows_dir", type=click.Path(exists=True, file_okay=False), help="Serve these DaVinci exports.")
+@click.option("--flows", "flows_dir", type=click.Path(exists=True, file_okay=False),
+              help="Serve these DaVinci exports.")
 @click.option("--state", "state_dir", type=click.Path(file_okay=False), help="Keep state in this folder.")
 @click.option("--latency-ms", type=click.IntRange(0), default=0, show_default=True,
               help="Delay every response by this many milliseconds.")
@@ -46,7 +47,8 @@ def command(app, host, port, write_config, flows_dir, state_dir, latency_ms, fau
 
         raise UsageError(f"{write_config} exists; --write-config leaves it as it is: give another file, or --force")
     sandbox = Sandbox(host=host, port=port, flows_dir=flows_dir, state_dir=state_dir, latency_ms=latency_ms,
-                      fault_rate=fault_rate, seed=seed, verbose=bool(app and app.verbose > 1), environments=environments)
+                      fault_rate=fault_rate, seed=seed, verbose=bool(app and app.verbose > 1),
+                      environments=environments)
     sandbox.bind()
     if write_config:
         sandbox.write_config(write_config)

@@ -21,7 +21,7 @@ def command(app, names, junit, fmt):
     import sys
 
     from flowvault.cli.launch import read_input
-    from flowvault.errors import ConfigError, LaunchFailed, RemoteError
+    from flowvault.errors import ConfigError, FlowvaultError, LaunchFailed, RemoteError
     from flowvault.launch import report
     from flowvault.launch.base import ERROR, PASSED
     from flowvault.launch.progress import progress_for
@@ -64,6 +64,7 @@ def command(app, names, junit, fmt):
                 github.annotate("error", f"flowvault smoke: {r.launcher}", report.result_line(r))
         if fmt != "markdown" or sys.stdout.isatty():  # `--format markdown >> $GITHUB_STEP_SUMMARY` writes it already
             github.step_summary(report.markdown(results))
+    error: FlowvaultError
     if all(r.outcome == ERROR and not r.timed_out for r in results):  # DESIGN: exit 3, no launcher could run
         error = RemoteError(f"no smoke test could run: every launcher failed to start ({', '.join(bad)}); "
                             "the results say why (unreachable, credentials)")

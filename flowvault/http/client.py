@@ -1,6 +1,7 @@
 """The one HTTP client every remote client uses: base URL, timeouts, retries, auth, error mapping, masking.
 
-    client = Client("https://api.pingone.com/v1", source="prod", auth=tokens, secret_hint="FLOWVAULT_PROD_CLIENT_SECRET")
+    client = Client("https://api.pingone.com/v1", source="prod", auth=tokens,
+                    secret_hint="FLOWVAULT_PROD_CLIENT_SECRET")
     flows = client.get_json(f"/environments/{env}/flows")                   # a read: retried
     export = client.post(url, retry=True, json={...}).data                  # a read-like POST (export): retried
     run = client.post(start_url, retry=False, json=inputs).data             # a start: never retried
@@ -11,8 +12,8 @@ truncated body, a body that is not the JSON we expected) are retried for reads b
 Starts (`retry=False`) are sent once: a retried start runs the flow twice.
 
 `auth` is None, a (user, password) tuple (HTTP Basic), a dict of static headers, or an object with
-`headers() -> dict` and optionally `invalidate(stale_headers=None)` (flowvault.pingone.token.TokenProvider): on a 401 the
-client invalidates once and repeats the call with fresh credentials.
+`headers() -> dict` and optionally `invalidate(stale_headers=None)` (flowvault.pingone.token.TokenProvider): on a
+401 the client invalidates once and repeats the call with fresh credentials.
 
 Error messages come from flowvault.http.errors. requests/urllib3 are imported when a Client is made (not when
 this module is), so that `flowvault --help` never loads them.
@@ -376,7 +377,8 @@ class Client:
                     response.data, response._parsed = (parse or _parse_json)(content), True
                 except ValueError:
                     if retry:
-                        raise _BodyFault(f"{raw.status_code} with a body that is not JSON: {short(content, 80)}") from None
+                        raise _BodyFault(
+                            f"{raw.status_code} with a body that is not JSON: {short(content, 80)}") from None
                     raise RemoteError(
                         mask(f"{where} -> {raw.status_code} with a body that is not JSON: {short(content)}"),
                         status=raw.status_code,

@@ -52,7 +52,8 @@ def reason(error: BaseException) -> str:
     cause: BaseException = error
     seen = set()
     while True:
-        nxt = getattr(cause, "reason", None) or (cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
+        nxt = getattr(cause, "reason", None) or (
+            cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
         if nxt is None or not isinstance(nxt, BaseException) or id(nxt) in seen:
             break
         seen.add(id(nxt))

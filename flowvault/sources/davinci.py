@@ -16,13 +16,14 @@ An unchanged environment costs: 1 token + 1 flow list + 1 variables page + 1 app
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import builtins
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flowvault.pingone.client import embedded
-from flowvault.sources.base import Call, in_place
+from flowvault.sources.base import Call, Entry, in_place
 
 SECRET = {"secret": True}
 
@@ -83,7 +84,6 @@ def export_entries(content: bytes, source: str, item_id: str, item_name: str, st
     from flowvault.canonical import loads
     from flowvault.errors import RemoteError
     from flowvault.normalize import davinci
-    from flowvault.sources.base import Entry
 
     doc = _without_links(loads(content))
     what = f"{source}: export of {item_name!r} ({item_id})"
@@ -198,7 +198,7 @@ class Source:
         except ValueError:  # a stored file that is not JSON any more: the fresh export replaces it
             return fresh
 
-    def export(self, item) -> list:
+    def export(self, item) -> builtins.list[Entry]:  # `list` here is the method above
         """[Entry of the flow, Entry of each embedded subflow] (RemoteError/InputError if it cannot be exported)."""
         from flowvault.errors import RemoteError
 
@@ -226,7 +226,7 @@ class Source:
         """True: a backup follows every saved version; not with deployed_only, which keeps only what is live."""
         return not self.settings.deployed_only
 
-    def versions(self, item) -> list[dict]:
+    def versions(self, item) -> builtins.list[dict]:
         """The flow's stored versions, oldest first: {"version", "alias", "createdAt", "updatedAt", "deployedAt"}
         as GET /flows/{id}/versions gives them (DaVinciFlowVersionResponse); RemoteError if it cannot be read."""
         out = []
@@ -248,9 +248,10 @@ class Source:
         stored, if anything: the policies of the applications it lists are asked for with the application list.
         """
         known = _application_ids(stored("applications.json") if stored else None)
-        wanted = [(name, read) for name, read, on in (("variables.json", self._variables, self.settings.include_variables),
-                                                      ("applications.json", lambda: self._applications(known),
-                                                       self.settings.include_applications)) if on]
+        wanted = [(name, read) for name, read, on in (
+            ("variables.json", self._variables, self.settings.include_variables),
+            ("applications.json", lambda: self._applications(known), self.settings.include_applications),
+        ) if on]
         if not wanted:
             return
         with _pool(min(self.jobs, len(wanted)), f"{self.name}-extras") as pool:
@@ -287,7 +288,7 @@ class Source:
                 var = {**var, "value": self.redactor.value(value)}
         return self.redactor.redact_tree(var)
 
-    def _applications(self, known: list[str] = ()) -> dict:
+    def _applications(self, known: Sequence[str] = ()) -> dict:
         """applications.json: every application with its flow policies. The policies of the `known` applications
         (the last run's) are asked for at once, beside the application list, instead of one round trip after it:
         an unchanged run's last chain of round trips (token, list, policies) is one shorter (issue 8)."""
@@ -306,7 +307,7 @@ class Source:
             for future in early.values():  # applications gone since the last run: their answers are not needed
                 future.cancel()
             bodies = [future.result() for future in futures]
-        for app, policies_body in zip(apps, bodies):
+        for app, policies_body in zip(apps, bodies, strict=True):
             policies = {}
             for policy in embedded(policies_body, "flowPolicies"):
                 if isinstance(policy, dict) and policy.get("id"):

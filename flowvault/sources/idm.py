@@ -10,6 +10,7 @@ changed, so an unchanged server costs one query.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowvault.sources.base import Call, in_place
+from flowvault.sources.base import Call, Entry, in_place
 
 SECRET = {"secret": True}
 log = logging.getLogger(__name__)
@@ -111,7 +112,8 @@ class Source:
         if self.workflow_dir is None:
             return
         if not self.workflow_dir.is_dir():
-            raise ConfigError(f"{self.name}: workflow_dir {self.workflow_dir} is not a folder; fix [sources.{self.name}]")
+            raise ConfigError(f"{self.name}: workflow_dir {self.workflow_dir} is not a folder; "
+                              f"fix [sources.{self.name}]")
         for path in sorted(self.workflow_dir.rglob("*")):
             if not path.is_file():
                 continue
@@ -175,10 +177,9 @@ class Source:
 
     # --- one workflow ----------------------------------------------------------------------------------------
 
-    def export(self, item) -> list:
+    def export(self, item) -> builtins.list[Entry]:  # `list` here is the method above
         """[Entry] with <key>.bpmn20.xml (when a file has it) and <key>.json (the metadata, when deployed)."""
         from flowvault.normalize import idm
-        from flowvault.sources.base import Entry
 
         files: dict[str, bytes] = {}
         if item.id in self._files:

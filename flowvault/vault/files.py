@@ -1,6 +1,7 @@
 """The files under a vault's snapshots/ folder: atomic writes, path safety, and fsyncs run in the background.
 
-No git here (flowvault.vault.repo is the only module that imports it); Vault hands its file operations to SnapshotFiles.
+No git here (only the Vault's own modules import it: repo, gitrepo, commits, history); Vault hands its file
+operations to SnapshotFiles.
 
 Guarantees (DESIGN.md "The vault"): files are written atomically (temp file + os.replace), and only under
 snapshots/; every file written is fsynced (with its folder) before Vault.commit records it (SnapshotFiles.sync).
@@ -99,8 +100,8 @@ class _Syncer:
 
     def __init__(self, workers: int = 4) -> None:
         self._workers = workers
-        self._pool = None
-        self._futures: list = []
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._futures: list[concurrent.futures.Future] = []
         self._folders: set[Path] = set()
         self._lock = threading.Lock()
 

@@ -4,7 +4,7 @@ branch and push again, a bounded number of times with jitter (issue 18).
 Each source writes only snapshots/<source>/, so backups of different sources pushed at once never touch the same
 file: the replay is a pure tree operation (no merge, no working-tree checkout of our own files), made in a temporary
 index with git plumbing. Should a path be changed on both sides after all, nothing is forced: it stops and says so.
-No git import here: everything goes through the Vault's git runner (flowvault.vault.repo).
+No git import here: everything goes through the Vault's git runner (flowvault.vault.gitrepo).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping
+from typing import IO
 
 from flowvault.errors import VaultError
 
@@ -32,7 +33,7 @@ class Series:
     def __init__(self, vault) -> None:
         self.vault = vault
         self._lock = threading.Lock()
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._marks = 0
         self._head: str | None = None  # HEAD as last seen or set by this series
         self._pending = 0  # commits sent since the last checkpoint
@@ -72,16 +73,27 @@ class Series:
         who, _, when = out.rpartition(">")
         return who + ">", when.strip()
 
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        """(stdin, stdout) of the running fast-import; VaultError if it is not running (abandoned)."""
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise VaultError(f"git fast-import is not running in {self.vault.root}")
+        return proc.stdin, proc.stdout
+
     def _send(self, data: bytes) -> None:
+        stdin, _ = self._pipes()
         try:
-            self._proc.stdin.write(data)
+            stdin.write(data)
         except (OSError, ValueError) as e:
             raise VaultError(f"git fast-import failed in {self.vault.root}: {self._stderr() or e}") from e
 
     def _stderr(self) -> str:
+        proc = self._proc
+        if proc is None or proc.stderr is None:
+            return ""
         with contextlib.suppress(Exception):
-            self._proc.kill()
-            return (self._proc.stderr.read() or b"").decode("utf-8", "replace").strip().replace("\n", " ")
+            proc.kill()
+            return (proc.stderr.read() or b"").decode("utf-8", "replace").strip().replace("\n", " ")
         return ""
 
     # --- commits -----------------------------------------------------------------------------------------------
@@ -126,9 +138,10 @@ class Series:
         if self._proc is None or not self._pending:
             return
         self._send(f"checkpoint\nget-mark :{self._marks}\n".encode())
+        stdin, stdout = self._pipes()
         try:
-            self._proc.stdin.flush()
-            line = self._proc.stdout.readline().decode().strip()
+            stdin.flush()
+            line = stdout.readline().decode().strip()
         except (OSError, ValueError) as e:
             raise VaultError(f"git fast-import failed in {self.vault.root}: {self._stderr() or e}") from e
         if len(line) != 40:
@@ -150,7 +163,8 @@ class Series:
             self.checkpoint()
             with self._lock:
                 self._send(b"done\n")
-                self._proc.stdin.close()
+                stdin, _ = self._pipes()
+                stdin.close()
                 if self._proc.wait(timeout=300) != 0:
                     raise VaultError(f"git fast-import failed in {self.vault.root}: {self._stderr()}")
         finally:

@@ -1,8 +1,8 @@
 """A snapshot set: the canonical flows and workflows of one moment, read from a path or a vault ref.
 
 Every reader turns its input into {path relative to snapshots/: bytes} and `from_files` parses that, so a
-snapshots/ folder on disk and the same folder at a git ref read alike. Git is reached only through
-flowvault.vault.repo (the one module that imports git).
+snapshots/ folder on disk and the same folder at a git ref read alike. Git is reached only through the Vault
+(flowvault.vault.repo; no git import here).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def suggest_names(names: list[str], wanted: str, n: int = 3) -> list[str]:
     import difflib
 
     key = wanted.strip().casefold()
-    folded = {}
+    folded: dict[str, str] = {}  # casefolded name -> the first name that folds to it
     for name in names:
         folded.setdefault(name.strip().casefold(), name)
     close = difflib.get_close_matches(key, list(folded), n=n, cutoff=0.6)
@@ -151,17 +151,17 @@ def from_files(files: dict[str, bytes], label: str) -> Snapshot:
                 workflows.setdefault((parts[0], name[: -len(".json")]), {})["meta"] = data
         elif len(parts) == 2 and parts[1] in ENV_FILES:
             snap.environments.setdefault(parts[0], {})[parts[1]] = _json(path, data)
-    for (source, slug), parts in sorted(flows.items()):
-        if "flow.json" not in parts:
+    for (source, slug), held in sorted(flows.items()):
+        if "flow.json" not in held:
             continue  # layout/meta without flow.json: a half-written folder; nothing to review
-        docs = {name: _json(f"{source}/flows/{slug}/{name}", parts[name]) if name in parts else {}
+        docs = {name: _json(f"{source}/flows/{slug}/{name}", held[name]) if name in held else {}
                 for name in FLOW_FILES}
         snap.flows.append(FlowEntry(source, slug, FlowDoc(docs["flow.json"], docs["layout.json"], docs["meta.json"])))
-    for (source, key), parts in sorted(workflows.items()):
-        if "bpmn" not in parts:
+    for (source, key), held in sorted(workflows.items()):
+        if "bpmn" not in held:
             continue
-        meta = _json(f"{source}/workflows/{key}.json", parts["meta"]) if "meta" in parts else {}
-        snap.workflows.append(WorkflowEntry(source, key, parts["bpmn"], meta))
+        meta = _json(f"{source}/workflows/{key}.json", held["meta"]) if "meta" in held else {}
+        snap.workflows.append(WorkflowEntry(source, key, held["bpmn"], meta))
     return snap
 
 

@@ -4,9 +4,8 @@ import json
 import subprocess
 import urllib.request
 
-import pytest
+from backup_helpers import backup, call, git
 from click.testing import CliRunner
-from helpers import sandbox_and_vault
 
 from flowvault.cli import cli
 from flowvault.sandbox.server import Sandbox
@@ -14,37 +13,10 @@ from flowvault.sandbox.server import Sandbox
 MAX_UNCHANGED_REQUESTS = 8  # per source, whatever the number of flows (issue #4)
 
 
-def git(repo, *args):
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-
-def call(sb, method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(sb.url + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as resp:
-        return json.load(resp)
-
-
 def requests_by_prefix(sb, before: dict, prefix: str) -> int:
     after = call(sb, "GET", "/_sandbox/stats")["by_route"]
     return sum(n - before.get(route, 0) for route, n in after.items()
                if route.split(" ", 1)[1].startswith(prefix))
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "sandbox")
-    monkeypatch.setenv("FLOWVAULT_REDACT_KEY", "test-redaction-key-0001")
-    monkeypatch.setenv("FLOWVAULT_LOCK_TIMEOUT", "5")
-    # Exports of a faulted flow answer 500 every time: do not spend the real backoff on them.
-    monkeypatch.setattr("flowvault.http.retry.Policy.backoff", lambda self, attempt: 0.0)
-    with sandbox_and_vault(tmp_path) as (sb, vault):
-        yield sb, vault
-
-
-def backup(vault, *args):
-    return CliRunner().invoke(cli, ["--config", str(vault / "flowvault.toml"), "backup", *args])
 
 
 def seeded_flows(sb):
@@ -210,7 +182,7 @@ def test_idm_first_backup_commits_every_workflow_then_nothing(env):
     deployed = call_idm(sb)
     idx = index(vault, "idm")
     assert set(idx["workflows"]) >= {d["key"] for d in deployed}
-    for key, entry in idx["workflows"].items():
+    for entry in idx["workflows"].values():
         assert (vault / "snapshots/idm/workflows" / f"{entry['slug']}.json").is_file()
     assert list((vault / "snapshots/idm/workflows").glob("*.bpmn20.xml"))
     before = call(sb, "GET", "/_sandbox/stats")["by_route"]

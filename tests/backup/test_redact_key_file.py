@@ -1,7 +1,7 @@
 """The fingerprints' key may come from a key file outside the repository (DESIGN.md "Secrets never land")."""
 
 
-from test_backup_sandbox import backup, env  # noqa: F401 - `env` is the fixture
+from backup_helpers import backup
 
 
 def test_a_key_file_outside_the_repo_keys_the_fingerprints(env, tmp_path, monkeypatch):

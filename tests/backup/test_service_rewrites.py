@@ -2,7 +2,7 @@
 
 import json
 
-from test_backup_sandbox import backup, call, env, git  # noqa: F401 - `env` is the fixture
+from backup_helpers import backup, call, git
 
 from flowvault.normalize.davinci import only_service_rewrites
 

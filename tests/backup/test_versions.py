@@ -10,9 +10,7 @@ import json
 import subprocess
 import urllib.request
 
-import pytest
 from click.testing import CliRunner
-from helpers import sandbox_and_vault
 
 from flowvault.cli import cli
 
@@ -77,16 +75,6 @@ def files(vault):
 
 def commits(vault, *paths):
     return git(vault, "log", "--format=%H", "--", *paths).split()
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "sandbox")
-    monkeypatch.setenv("FLOWVAULT_REDACT_KEY", "test-redaction-key-0001")
-    monkeypatch.setenv("FLOWVAULT_LOCK_TIMEOUT", "5")
-    monkeypatch.setattr("flowvault.http.retry.Policy.backoff", lambda self, attempt: 0.0)
-    with sandbox_and_vault(tmp_path) as (sb, vault):
-        yield sb, vault
 
 
 def test_status_backup_of_every_version_and_history_equal_to_the_incremental_vault(env, tmp_path):

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from helpers import sandbox_and_vault
 
 from flowvault.cli import cli
-from helpers import sandbox_and_vault
 
 SIGN_ON = "pingone-sign-on-with-registration-password-reset-and-recovery"
 EVIL_NAME = "renamed\nflowvault: FAILED injected line\u202e[click](https://evil.example)"

@@ -273,7 +273,8 @@ def test_no_proxy_from_the_environment_is_honoured(server, make_client, clean_pr
 def test_ca_bundle_from_the_environment_when_verify_is_left_on(clean_proxy_env, tmp_path):
     bundle = tmp_path / "corp-ca.pem"
     clean_proxy_env.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-    assert Client("https://api.pingone.eu/v1", source="prod")._environment("https://api.pingone.eu/v1/x")[1] == str(bundle)
+    default = Client("https://api.pingone.eu/v1", source="prod")
+    assert default._environment("https://api.pingone.eu/v1/x")[1] == str(bundle)
     pinned = Client("https://api.pingone.eu/v1", source="prod", verify="/etc/other.pem")
     assert pinned._environment("https://api.pingone.eu/v1/x")[1] == "/etc/other.pem"
 
@@ -336,9 +337,11 @@ def test_401_refreshes_credentials_once(server, make_client):
 
 
 def test_error_names_service_message_but_not_the_query_string(server, make_client):
-    server.script("/v1/dataflows/d1/start", (404, {}, {"code": 404, "reason": "Not Found", "message": "no dataflow d1"}))
+    server.script("/v1/dataflows/d1/start",
+                  (404, {}, {"code": 404, "reason": "Not Found", "message": "no dataflow d1"}))
     with pytest.raises(RemoteError) as info:
-        make_client().post("/dataflows/d1/start", retry=False, params={"api_key": "fake-query-secret-9876", "await": "true"})
+        make_client().post("/dataflows/d1/start", retry=False,
+                           params={"api_key": "fake-query-secret-9876", "await": "true"})
     message = str(info.value)
     assert message == "prod: POST /v1/dataflows/d1/start -> 404: Not Found: no dataflow d1"
     assert "fake-query-secret-9876" not in message and "api_key" not in message and "await" not in message
@@ -389,7 +392,7 @@ def test_secrets_are_masked_in_errors_and_logs(server, make_client):
             client.post("/start", retry=False, json={})
         client.get_json("/read", params={"api_key": "fake-param-secret-4242"})
     finally:
-        for lg, (level, _) in zip(loggers, saved):
+        for lg, (level, _) in zip(loggers, saved, strict=True):
             lg.removeHandler(handler)
             lg.setLevel(level)
     message = str(info.value)
@@ -407,5 +410,6 @@ def test_import_is_cheap():
     import subprocess
     import sys
 
-    code = "import sys, flowvault.http.client, flowvault.config, flowvault.pingone.token; print('requests' in sys.modules)"
+    code = ("import sys, flowvault.http.client, flowvault.config, flowvault.pingone.token; "
+            "print('requests' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

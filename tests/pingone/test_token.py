@@ -143,7 +143,8 @@ def test_client_secret_post(server):
     assert tokens.headers() == {"Authorization": "Bearer access-token-1"}
     (how, form), = endpoint.seen
     assert how == "post"
-    assert form == {"grant_type": "client_credentials", "client_id": "client-1", "client_secret": SECRET, "scope": "p1:read"}
+    assert form == {"grant_type": "client_credentials", "client_id": "client-1", "client_secret": SECRET,
+                    "scope": "p1:read"}
     assert "Authorization" not in server.requests[0]["headers"]
 
 
@@ -160,7 +161,8 @@ def test_bad_secret_is_an_auth_error_naming_the_variable(server):
 
 
 def test_invalid_client_as_400_is_an_auth_error_too(server):
-    server.script(TOKEN_PATH, (400, {}, {"error": "invalid_client", "error_description": "Unsupported authentication method"}))
+    server.script(TOKEN_PATH,
+                  (400, {}, {"error": "invalid_client", "error_description": "Unsupported authentication method"}))
     with pytest.raises(AuthError, match="check FLOWVAULT_PROD_CLIENT_SECRET"):
         provider(server).token()
 
