@@ -105,6 +105,50 @@ def changed_span(old: str, new: str, context: int = 24) -> tuple[str, str]:
     return cut(old), cut(new)
 
 
+#: Fields that name or identify something (a flow's, node's, application's or policy's name, a BPMN element's name
+#: attribute): one line `'old' -> 'new'` whatever they hold, never a line diff, so a name with a newline in it
+#: cannot print lines of its own (issue 15 review). Line diffs are for text that is multi-line by nature.
+SINGLE_LINE_FIELDS = frozenset({"name", "nodeTitle", "title", "label", "displayName", "key", "id", "flowId",
+                                "alias", "processRef", "sourceRef", "targetRef", "type", "status", "version"})
+_ONE_LINE_LIMIT = 120  # a longer name shows its changed span
+
+
+def field_name(change) -> str:
+    """The field a record's path ends at, a DaVinci property's trailing `value` left out: 'name', 'nodeTitle'."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in change.path.split("/")[1:]]
+    while len(parts) > 1 and parts[-1] == "value":
+        parts.pop()
+    return parts[-1] if parts else ""
+
+
+def single_line(change) -> bool:
+    """True for a record of a name or other identity field, shown as one line (SINGLE_LINE_FIELDS)."""
+    return field_name(change) in SINGLE_LINE_FIELDS and not isinstance(_unwrap(change.old), (dict, list)) \
+        and not isinstance(_unwrap(change.new), (dict, list))
+
+
+def _one_line(value: Any, style: Style) -> str | None:
+    """A name as `'...'` made safe by style.name (newlines escaped, never split); non-strings as short() does."""
+    value = _unwrap(value)
+    if isinstance(value, str):
+        return f"'{style.name(value)}'"
+    return short(value, style=style)
+
+
+def _one_line_values(change, style: Style) -> str:
+    a, b = change.old, change.new
+    if a is not None and b is not None:
+        old, new = _unwrap(a), _unwrap(b)
+        if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > _ONE_LINE_LIMIT:
+            old, new = changed_span(old, new)
+        return f": {_one_line(old, style)} -> {_one_line(new, style)}"
+    if b is not None:
+        return f": {_one_line(b, style)}"
+    if a is not None:
+        return f" (was {_one_line(a, style)})"
+    return ""
+
+
 def text_lines(value: Any) -> list[str] | None:
     """The lines of a multi-line text value (code, HTML, CSS, a script, Slate text), or None."""
     value = _unwrap(value)
@@ -116,7 +160,7 @@ def text_lines(value: Any) -> list[str] | None:
 def hunks(change, context: int = 2) -> list[str]:
     """The changed lines of a multi-line text value, unified-diff style without headers (`-old`, `+new`, ` same`,
     `…` between hunks); [] when the record is no text edit."""
-    if change.old is None and change.new is None:
+    if (change.old is None and change.new is None) or single_line(change):
         return []
     a, b = text_lines(change.old), text_lines(change.new)
     if a is None and b is None:
@@ -130,7 +174,10 @@ def hunks(change, context: int = 2) -> list[str]:
 
 
 def values(change, style: Style = TEXT) -> str:
-    """': 'a' -> 'b'', ': 'b'', ' (was 'a')' or '' (multi-line text shows as hunks instead)."""
+    """': 'a' -> 'b'', ': 'b'', ' (was 'a')' or '' (multi-line text shows as hunks instead; a name is always one
+    line, see SINGLE_LINE_FIELDS)."""
+    if single_line(change):
+        return _one_line_values(change, style)
     a, b = short(change.old, style=style), short(change.new, style=style)
     if change.old is not None and change.new is not None:
         if a and b:

@@ -86,3 +86,26 @@ def test_no_renderer_imports_the_dispatcher():
                 assert node.module != "flowvault.render", f"{path.name} imports the dispatcher"
             if isinstance(node, ast.Import):
                 assert all(a.name != "flowvault.render" for a in node.names), path.name
+
+
+EVIL_NAME = "renamed\nflowvault: FAILED injected line\u202e"
+
+
+def test_a_name_with_a_newline_is_one_line_never_a_line_diff():
+    flow = Change("prod", EVIL_NAME, "flow", "changed", "name", "name", "/name", "old", EVIL_NAME)
+    title = _node("/nodes/n1/properties/nodeTitle/value", None, {"value": "title\nflowvault: FAILED node"})
+    policy = Change("prod", None, "policy", "changed", "app/p", "app/p",
+                    "/applications/a1/flowPolicies/p1/name", "p", "p\n+injected")
+    assert [hunks(c) for c in (flow, title, policy)] == [[], [], []]
+    out = _text(flow, title, policy)
+    assert len(out.splitlines()) == 4 and "\u202e" not in out
+    assert "flow `name` changed: 'old' -> 'renamed\\nflowvault: FAILED injected line\\u202e'" in out
+    assert "property `nodeTitle` added: 'title\\nflowvault: FAILED node'" in out
+    assert "'p' -> 'p\\n+injected'" in out
+    markdown = render(DiffResult(summary(flows_changed=1, changes=3), [flow, title, policy]), "markdown")
+    assert "```diff" not in markdown and "\u202e" not in markdown
+    assert not any(line.startswith(("flowvault: FAILED", "+injected")) for line in markdown.splitlines())
+    # a description is text: it keeps its line diff
+    description = Change("prod", "F", "flow", "changed", "description", "description", "/description", "a\nb",
+                         "a\nc")
+    assert hunks(description) == [" a", "-b", "+c"]
