@@ -110,6 +110,7 @@ def changed_span(old: str, new: str, context: int = 24) -> tuple[str, str]:
 #: cannot print lines of its own (issue 15 review). Line diffs are for text that is multi-line by nature.
 SINGLE_LINE_FIELDS = frozenset({"name", "nodeTitle", "title", "label", "displayName", "key", "id", "flowId",
                                 "alias", "processRef", "sourceRef", "targetRef", "type", "status", "version"})
+TAB_SIZE = 4  # a tab in a changed line of code
 _ONE_LINE_LIMIT = 120  # a longer name shows its changed span
 
 
@@ -169,7 +170,8 @@ def hunks(change, context: int = 2) -> list[str]:
     b = b if b is not None else ([] if change.new is None else [str(_unwrap(change.new))])
     out: list[str] = []
     for line in list(difflib.unified_diff(a, b, lineterm="", n=context))[2:]:
-        out.append("…" if line.startswith("@@") else line)
+        # tabs as spaces: an escaped `\t` makes indented JavaScript unreadable (other controls stay escaped)
+        out.append("…" if line.startswith("@@") else line[:1] + line[1:].expandtabs(TAB_SIZE))
     return out[1:] if out[:1] == ["…"] else out
 
 

@@ -109,3 +109,12 @@ def test_a_name_with_a_newline_is_one_line_never_a_line_diff():
     description = Change("prod", "F", "flow", "changed", "description", "description", "/description", "a\nb",
                          "a\nc")
     assert hunks(description) == [" a", "-b", "+c"]
+
+
+def test_tabs_in_changed_code_lines_read_as_spaces_other_controls_stay_escaped():
+    old = "function f() {\n\tif (a) {\n\t\treturn 1;\n\t}\n}"
+    new = old.replace("return 1;", "return 2;\u202e\x07")
+    out = _text(_node("/nodes/n1/properties/code/value", {"value": old}, {"value": new}))
+    assert "\\t" not in out and "\t" not in out
+    assert "    -        return 1;" in out.splitlines()
+    assert "    +        return 2;\\u202e\\u0007" in out.splitlines()
