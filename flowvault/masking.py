@@ -64,3 +64,10 @@ def safe_markdown(text: object) -> str:
     """Return `text` safe inside Markdown prose or a table cell: `safe_text`, then every Markdown metacharacter
     backslash-escaped, `&` entity-coded, so no link, image, HTML tag, emphasis or cell break comes out of it."""
     return _MARKDOWN.sub(r"\\\1", safe_text(text).replace("&", "&amp;"))
+
+
+def safe_json(text: str) -> str:
+    """Return JSON text with every bidi mark, invisible separator and C1 control written as a `\\uXXXX` escape (JSON
+    already escapes C0 controls inside strings): the same JSON value, and no terminal shows those characters raw.
+    Only for JSON whose whitespace outside strings is spaces and newlines (json.dumps with indent)."""
+    return _UNSAFE.sub(lambda m: m.group(0) if m.group(0) == "\n" else f"\\u{ord(m.group(0)):04x}", text)
