@@ -3,13 +3,12 @@ Mermaid picture of the changed part and the changed lines of long text values, w
 change size: 65,536 characters per comment, 50,000 characters and 500 links per Mermaid block (mermaid.fits).
 
 Names from the service are untrusted: in Markdown they go through masking.safe_markdown (no link, no markup, no cell
-break), in the HTML of a <summary> through html.escape, in a fenced block through safe_text with a fence longer
+break), in the HTML of a <summary> through entities, in a fenced block through safe_text with a fence longer
 than any backtick run inside.
 """
 
 from __future__ import annotations
 
-import html
 import re
 
 from flowvault.masking import safe_markdown, safe_text
@@ -179,13 +178,15 @@ def _picture(pair, changes) -> tuple[str | None, str]:
 # --- the comment ------------------------------------------------------------------------------------------------
 
 
-_HTML_EXTRA = str.maketrans({"[": "&#91;", "]": "&#93;", "(": "&#40;", ")": "&#41;", ":": "&#58;", "`": "&#96;",
-                             "*": "&#42;", "_": "&#95;", "|": "&#124;"})
+# entities for HTML, for what could become a link or emphasis, and for GitHub's @mentions and #123 references
+_HTML_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
+                                "[": "&#91;", "]": "&#93;", "(": "&#40;", ")": "&#41;", ":": "&#58;", "`": "&#96;",
+                                "*": "&#42;", "_": "&#95;", "|": "&#124;", "@": "&#64;", "#": "&#35;"})
 
 
 def _html(text) -> str:
     """Text safe in the HTML of a <summary>: one line, entities for HTML and for what could become a link."""
-    return html.escape(safe_text(text)).translate(_HTML_EXTRA)
+    return safe_text(text).translate(_HTML_ENTITIES)
 
 
 def _fence(lines: list[str]) -> str:

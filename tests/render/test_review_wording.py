@@ -3,6 +3,7 @@ dispatcher."""
 
 import ast
 import io
+import re
 from pathlib import Path
 
 from flowvault.diff import Change, DiffResult
@@ -118,3 +119,14 @@ def test_tabs_in_changed_code_lines_read_as_spaces_other_controls_stay_escaped()
     assert "\\t" not in out and "\t" not in out
     assert "    -        return 1;" in out.splitlines()
     assert "    +        return 2;\\u202e\\u0007" in out.splitlines()
+
+
+def test_markdown_neutralises_mentions_and_issue_references_in_names():
+    name = "@octocat fixes #123 & owner/repo#7"
+    assert safe_markdown(name) == "&#64;octocat fixes &#35;123 &amp; owner/repo&#35;7"
+    changes = [Change("prod", name, "flow", "changed", "name", "name", "/name", "old", name),
+               _node("/nodes/n1/properties/x/value", "a", "b", label=f"{name} - EVAL")]
+    out = render(DiffResult(summary(flows_changed=1, changes=2), changes), "markdown")
+    prose = re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", out, flags=re.DOTALL))
+    assert "@" not in prose and "#1" not in prose and "#7" not in prose
+    assert prose.count("&#64;octocat") >= 3  # the table, the <summary> and the records
