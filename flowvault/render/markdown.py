@@ -59,8 +59,16 @@ def _kind(pair, changes) -> str:
 
 
 def _status(changes) -> str:
+    """added, removed or changed: a flow's whole-flow record, else (environment) what happened to every item."""
     whole = [c for c in changes if c.category == "flow" and not c.path]
-    return whole[0].action if whole else "changed"
+    if whole:
+        return whole[0].action
+    if changes and changes[0].flow is None:
+        from flowvault.diff import item_actions
+
+        acts = set(item_actions(changes).values())
+        return acts.pop() if len(acts) == 1 else "changed"
+    return "changed"
 
 
 def _table(groups, pairs, budget: int) -> list[str]:

@@ -81,3 +81,18 @@ def test_summary_table_counts_nodes_not_records():
     result = _pair((old.flow, old.layout, old.meta), (flow, old.layout, old.meta))
     assert len(result.changes) == 2  # two records, one node
     assert "| flow changed | ~1 |  |  |  |  |" in render_markdown(result)
+
+
+def _env(variables: dict) -> Snapshot:
+    docs = {key: {"context": key.split("/")[0], "name": key.split("/")[1], "value": value}
+            for key, value in variables.items()}
+    return Snapshot("x", environments={"prod": {"variables.json": {"variables": docs}}})
+
+
+def test_summary_table_says_whether_environment_items_were_added_removed_or_changed():
+    first = {"company/companyName": "Sandbox Inc.", "company/support": "help@example.com"}
+    row = "| *environment* | prod | environment {} |"
+    assert row.format("added") in render_markdown(diff_snapshots(_env({}), _env(first)))
+    assert row.format("removed") in render_markdown(diff_snapshots(_env(first), _env({})))
+    edited = {**first, "company/companyName": "Evil Corp", "company/new": "x"}
+    assert row.format("changed") in render_markdown(diff_snapshots(_env(first), _env(edited)))
