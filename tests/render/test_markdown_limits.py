@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from benchmarks.bench_log import build_vault
 from flowvault.cli import cli
 from flowvault.diff import diff_snapshots
-from flowvault.render.markdown import LIMIT, render_markdown
+from flowvault.render.markdown import render_markdown
 from flowvault.render.mermaid import MAX_CHARS, MAX_EDGES, edge_count
 from flowvault.vault.snapshot import FlowDoc, FlowEntry, Snapshot
 from tests.diff.diff_helpers import one_flow, raw
@@ -31,8 +31,8 @@ def test_every_flow_of_a_100_flow_vault_changed_at_once(tmp_path):
             node.setdefault("properties", {})["nodeTitle"] = {"value": "Evaluator"}
         flow_json.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     out = CliRunner().invoke(cli, ["--vault", str(vault), "diff", "HEAD", "--format", "markdown"]).output
-    assert len(out) <= LIMIT
-    assert "| flow | source |" in out and "more change" in out
+    assert len(out) <= 60_000  # a clear margin under GitHub's 65,536, not a few hundred characters
+    assert "| flow | source |" in out and "more change" in out and out.endswith("for the full list).\n")
     blocks = mermaid_blocks(out)
     assert blocks
     for block in blocks:
