@@ -230,6 +230,8 @@ def subject(change, style: Style = TEXT) -> str:
     if c.category in ("node", "subflow", "layout") and c.target and c.label:
         name, kind = split_label(c.label)
         noun = "subflow call" if c.category == "subflow" else "node" if c.category == "node" else "layout of"
+        if c.category == "layout" and c.path.startswith("/diagram/"):  # a BPMN shape or edge, named or by id
+            return f"layout of {title(c.label, style)}" + (f" [{q(c.target)}]" if c.label != c.target else "")
         if c.category == "layout" and not c.path.startswith(("/nodes/", "/elements/")):
             return f"layout {style.code(c.label)}"
         if kind:
@@ -271,8 +273,37 @@ def verb(change) -> str:
 
 
 def _kind(change) -> str:
-    return "workflow" if change.path == "" and isinstance(change.new or change.old, dict) and \
-        "key" in (change.new or change.old) else "flow"
+    """'workflow' for a PingIDM workflow's record, else 'flow'."""
+    return "workflow" if getattr(change, "kind", "flow") == "workflow" else "flow"
+
+
+_MAX_LAYOUT_PARTS = 6
+
+
+def layout_delta(old: Any, new: Any, style: Style = TEXT) -> str:
+    """What moved in a BPMN diagram entry ({bounds, waypoints, isExpanded}): 'x 0.0 -> 120.0, width 35.0 -> 50.0',
+    'waypoint 2 (100, 200) -> (120, 200)', 'expanded true -> false'; '' when there is nothing to say."""
+    old, new = old if isinstance(old, dict) else {}, new if isinstance(new, dict) else {}
+    q = style.name
+    parts = []
+    ba, bb = old.get("bounds") or {}, new.get("bounds") or {}
+    for key in ("x", "y", "width", "height"):
+        if ba.get(key) != bb.get(key):
+            parts.append(f"{key} {q(ba.get(key))} -> {q(bb.get(key))}")
+    wa, wb = old.get("waypoints") or [], new.get("waypoints") or []
+    if len(wa) != len(wb):
+        parts.append(f"{len(wa)} waypoints -> {len(wb)}")
+    else:
+        def point(p: Any) -> str:
+            return f"({', '.join(q(v) for v in p)})" if isinstance(p, (list, tuple)) else q(p)
+
+        pairs = enumerate(zip(wa, wb, strict=True), 1)
+        parts += [f"waypoint {i} {point(a)} -> {point(b)}" for i, (a, b) in pairs if a != b]
+    if old.get("isExpanded") != new.get("isExpanded"):
+        parts.append(f"expanded {q(old.get('isExpanded'))} -> {q(new.get('isExpanded'))}")
+    if len(parts) > _MAX_LAYOUT_PARTS:
+        parts = parts[:_MAX_LAYOUT_PARTS] + [f"… {len(parts) - _MAX_LAYOUT_PARTS} more"]
+    return ", ".join(parts)
 
 
 def describe(change, style: Style = TEXT) -> str:
@@ -304,13 +335,14 @@ def describe(change, style: Style = TEXT) -> str:
         return f"{head}: condition {verb(c)}{values(c, style)}"
     if c.category == "subflow":
         return f"{head}: {code('/'.join(rel[1:2] or rel))} {verb(c)}{values(c, style)}"
+    if c.category == "layout" and c.path.startswith("/diagram/") and c.old is not None and c.new is not None:
+        return f"{head}: {layout_delta(c.old, c.new, style) or 'changed'}"
     if c.category == "node" and rel[:2] == ["properties", "attributes"] and len(rel) >= 3:
         return f"{head}: attribute {code(rel[2])} {verb(c)}{values(c, style)}"
     if c.category == "node" and rel[:1] == ["properties"] and len(rel) >= 2:
         return f"{head}: property {code(rel[1])} {verb(c)}{values(c, style)}"
     if c.category == "flow":
-        return f"{_kind(c) if c.path.startswith('/process') else 'flow'} {code(c.target)} {verb(c)}" \
-               f"{values(c, style)}"
+        return f"{_kind(c)} {code(c.target)} {verb(c)}{values(c, style)}"
     if not rel:
         return f"{head} {verb(c)}{values(c, style)}"
     return f"{head}: {code('/'.join(rel))} {verb(c)}{values(c, style)}"
