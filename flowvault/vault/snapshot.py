@@ -105,7 +105,7 @@ def suggest_names(names: list[str], wanted: str, n: int = 3) -> list[str]:
     import difflib
 
     key = wanted.strip().casefold()
-    folded = {}
+    folded: dict[str, str] = {}
     for name in names:
         folded.setdefault(name.strip().casefold(), name)
     close = difflib.get_close_matches(key, list(folded), n=n, cutoff=0.6)
@@ -151,17 +151,17 @@ def from_files(files: dict[str, bytes], label: str) -> Snapshot:
                 workflows.setdefault((parts[0], name[: -len(".json")]), {})["meta"] = data
         elif len(parts) == 2 and parts[1] in ENV_FILES:
             snap.environments.setdefault(parts[0], {})[parts[1]] = _json(path, data)
-    for (source, slug), parts in sorted(flows.items()):
-        if "flow.json" not in parts:
+    for (source, slug), found in sorted(flows.items()):
+        if "flow.json" not in found:
             continue  # layout/meta without flow.json: a half-written folder; nothing to review
-        docs = {name: _json(f"{source}/flows/{slug}/{name}", parts[name]) if name in parts else {}
+        docs = {name: _json(f"{source}/flows/{slug}/{name}", found[name]) if name in found else {}
                 for name in FLOW_FILES}
         snap.flows.append(FlowEntry(source, slug, FlowDoc(docs["flow.json"], docs["layout.json"], docs["meta.json"])))
-    for (source, key), parts in sorted(workflows.items()):
-        if "bpmn" not in parts:
+    for (source, key), found in sorted(workflows.items()):
+        if "bpmn" not in found:
             continue
-        meta = _json(f"{source}/workflows/{key}.json", parts["meta"]) if "meta" in parts else {}
-        snap.workflows.append(WorkflowEntry(source, key, parts["bpmn"], meta))
+        meta = _json(f"{source}/workflows/{key}.json", found["meta"]) if "meta" in found else {}
+        snap.workflows.append(WorkflowEntry(source, key, found["bpmn"], meta))
     return snap
 
 
@@ -188,7 +188,8 @@ def load_path(path: str | Path) -> Snapshot:
     label = str(path)
     if path.is_file():
         data = path.read_bytes()
-        if path.name.endswith(BPMN_SUFFIX) or is_bpmn(data):
+        if path.name.endswith(BPMN_SUFFIX) or is_bpmn(data) or _looks_like_xml(path, data):
+            _check_bpmn(label, data)
             key = _bpmn_key(path, data)
             meta_file = path.with_name(key + ".json")
             meta = _json(str(meta_file), meta_file.read_bytes()) if meta_file.is_file() else {}
@@ -222,6 +223,23 @@ def is_bpmn(data: bytes) -> bool:
     `.bpmn20.xml`, `.xml`): a BPMN modeller saves `.bpmn`, PingIDM deploys `.bpmn20.xml`."""
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith(b"<") and b"http://www.omg.org/spec/BPMN/20100524/MODEL" in head and b"definitions" in head
+
+
+def _looks_like_xml(path: Path, data: bytes) -> bool:
+    """True for a file named as XML or BPMN (`.bpmn`, `.xml`) or whose content starts like XML: read as BPMN, so a
+    broken one is reported as XML, never as "not valid JSON"."""
+    return path.suffix.lower() in (".bpmn", ".xml") or data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def _check_bpmn(label: str, data: bytes) -> None:
+    """Return None when `data` is a BPMN workflow definition; InputError naming the file (and the line and column
+    where the XML breaks) otherwise."""
+    from flowvault.normalize import bpmn  # lazy: lxml
+
+    try:
+        bpmn.elements(data)
+    except InputError as e:
+        raise InputError(f"{label}: {e}") from e
 
 
 def _bpmn_key(path: Path, data: bytes) -> str:

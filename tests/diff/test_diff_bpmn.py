@@ -181,3 +181,22 @@ def test_a_workflow_renamed_in_its_metadata_says_workflow(base):
     assert render(result, "text").splitlines()[1] == \
         "~ Access requests: workflow `name` changed: 'Access request process' -> 'Access requests'"
     assert "flow `name`" not in render(result, "markdown").replace("workflow `name`", "")
+
+
+def test_a_broken_bpmn_file_is_named_and_reported_as_xml(base, tmp_path):
+    import re
+
+    from click.testing import CliRunner
+
+    from flowvault.cli import cli
+
+    (tmp_path / "old.bpmn").write_bytes(base)
+    (tmp_path / "bad.bpmn").write_bytes(b"this is no workflow\n")
+    (tmp_path / "cut.bpmn").write_bytes(base[: len(base) // 2])
+    (tmp_path / "cut.bpmn20.xml").write_bytes(base[: len(base) // 2])
+    for name in ("bad.bpmn", "cut.bpmn", "cut.bpmn20.xml"):
+        result = CliRunner().invoke(cli, ["diff", str(tmp_path / "old.bpmn"), str(tmp_path / name)])
+        assert result.exit_code == 2, result.output
+        (line,) = result.output.splitlines()
+        assert re.fullmatch(rf"flowvault: {re.escape(str(tmp_path / name))}: not a valid BPMN/XML file "
+                            r"\(line \d+, column \d+\)", line), line
