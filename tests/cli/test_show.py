@@ -1,4 +1,4 @@
-"""`flowvault show`: the canonical JSON of a flow, with no raw bidi or control character from its names."""
+"""`flowvault show` and `log --format json`: JSON with no raw bidi or control character from names or messages."""
 
 import json
 
@@ -24,3 +24,12 @@ def test_show_escapes_bidi_and_control_characters_and_keeps_the_json(tmp_path):
         assert char not in result.stdout
     assert "\\u202e" in result.stdout and "\\u0085" in result.stdout
     assert json.loads(result.stdout) == doc  # the same JSON value, escapes and all
+
+
+def test_log_json_escapes_bidi_marks_from_commit_messages(tmp_path):
+    vault = build_vault(tmp_path / "vault", flows=1, edits=1)
+    _git(vault, "commit", "-q", "--amend", "-m", "edit \u202eflow\u2066")
+    result = CliRunner().invoke(cli, ["--vault", str(vault), "log", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "\u202e" not in result.stdout and "\u2066" not in result.stdout
+    assert json.loads(result.stdout)[0]["message"] == "edit \u202eflow\u2066"
