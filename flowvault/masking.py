@@ -51,7 +51,10 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Markdown punctuation that can start markup, a link, an image, HTML or a table cell; escaped with a backslash,
 # so `[x](https://evil)` reads as its text and never links (CommonMark: any ASCII punctuation may be escaped).
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~<>:])")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()+!|~<>:])")
+# GitHub turns `@user` into a mention (a notification) and `#123` into an issue link even after a backslash; as
+# entities they read the same and do neither.
+_GITHUB_REFERENCES = str.maketrans({"@": "&#64;", "#": "&#35;"})
 
 
 def safe_text(text: object) -> str:
@@ -62,5 +65,13 @@ def safe_text(text: object) -> str:
 
 def safe_markdown(text: object) -> str:
     """Return `text` safe inside Markdown prose or a table cell: `safe_text`, then every Markdown metacharacter
-    backslash-escaped, `&` entity-coded, so no link, image, HTML tag, emphasis or cell break comes out of it."""
-    return _MARKDOWN.sub(r"\\\1", safe_text(text).replace("&", "&amp;"))
+    backslash-escaped, `&`, `@` and `#` entity-coded, so no link, image, HTML tag, emphasis, cell break, @mention or
+    #123 issue reference comes out of it."""
+    return _MARKDOWN.sub(r"\\\1", safe_text(text).replace("&", "&amp;")).translate(_GITHUB_REFERENCES)
+
+
+def safe_json(text: str) -> str:
+    """Return JSON text with every bidi mark, invisible separator and C1 control written as a `\\uXXXX` escape (JSON
+    already escapes C0 controls inside strings): the same JSON value, and no terminal shows those characters raw.
+    Only for JSON whose whitespace outside strings is spaces and newlines (json.dumps with indent)."""
+    return _UNSAFE.sub(lambda m: m.group(0) if m.group(0) == "\n" else f"\\u{ord(m.group(0)):04x}", text)

@@ -31,12 +31,11 @@ def command(app, old, new, fmt, level, flows, exit_code):
     import os
     import sys
 
-    from flowvault.vault import snapshot
-    from flowvault.diff import diff_snapshots
-    from flowvault.render import render
-
     from flowvault.cli.context import no_commits_yet
+    from flowvault.diff import diff_snapshots
     from flowvault.errors import InputError, UsageError
+    from flowvault.render import render
+    from flowvault.vault import snapshot
 
     try:
         old_snap, new_snap = snapshot.resolve((old or "", new or ""), app.vault_dir())
@@ -64,10 +63,10 @@ def _name_the_file(message: str, args) -> str:
     """`message` starting with the path of the export file it is about ("not a DaVinci export" names none)."""
     from pathlib import Path
 
-    from flowvault.vault import snapshot
     from flowvault.errors import InputError
+    from flowvault.vault import snapshot
 
-    if any(a and message.startswith(a) for a in args):
+    if any(a and message.startswith((a, str(Path(a)))) for a in args):  # named already, maybe as ./x -> x
         return message
     for arg in args:
         if arg and Path(arg).is_file():

@@ -20,11 +20,11 @@ def command(app, flow, max_count, fmt):
     """
     import json
 
-    from flowvault.vault import snapshot
     from flowvault.diff import diff_snapshots
     from flowvault.errors import UsageError
-    from flowvault.masking import safe_text
+    from flowvault.masking import safe_json, safe_text
     from flowvault.render.wording import count_summary
+    from flowvault.vault import snapshot
 
     vault = snapshot.open_vault(app.vault_dir())
     if vault.head() is None:
@@ -55,7 +55,7 @@ def command(app, flow, max_count, fmt):
             rows.append({"commit": entry.sha, "date": entry.date, "author": entry.author, "message": entry.summary,
                          "summary": count_summary(result.changes, result.summary), "counts": result.summary})
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        click.echo(safe_json(json.dumps(rows, indent=2, ensure_ascii=False)))  # no raw bidi mark from a message
         return
     for row in rows:
         click.echo(safe_text(f"{row['commit'][:8]} {row['date'][:10]} {row['summary']}  ({row['message']})"))

@@ -18,10 +18,9 @@ def command(app, flow, ref, fmt):
     Example:
       flowvault show "PingOne Sign On" --format mermaid
     """
-    from flowvault.vault import snapshot
-    from flowvault.errors import UsageError
-
     from flowvault.cli.context import no_commits_yet
+    from flowvault.errors import UsageError
+    from flowvault.vault import snapshot
 
     vault = snapshot.open_vault(app.vault_dir())
     if vault.head() is None:
@@ -41,8 +40,10 @@ def command(app, flow, ref, fmt):
         click.echo(entry_chart(entry), nl=False)
         return
     from flowvault.canonical import dumps
+    from flowvault.masking import safe_json
 
+    # names come from the service: a bidi override (U+202E) would reverse what the reader sees; \uXXXX keeps the JSON
     if isinstance(entry, snapshot.WorkflowEntry):
-        click.echo(dumps({**entry.meta, "bpmn": entry.bpmn.decode("utf-8", "replace")}), nl=False)
+        click.echo(safe_json(dumps({**entry.meta, "bpmn": entry.bpmn.decode("utf-8", "replace")})), nl=False)
     else:
-        click.echo(dumps(entry.doc.flow), nl=False)
+        click.echo(safe_json(dumps(entry.doc.flow)), nl=False)

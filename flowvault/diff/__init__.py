@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flowvault.diff.environment import diff_environment
+from flowvault.diff.environment import diff_environment, item_actions
 from flowvault.diff.flow import diff_flows, flow_name
 from flowvault.diff.labels import (
     bpmn_title,
@@ -39,7 +39,7 @@ from flowvault.errors import UsageError
 __all__ = [
     "ACTIONS", "CATEGORIES", "LEVELS", "NOISE_CATEGORIES", "Change", "DiffResult", "FlowPair", "bpmn_title",
     "check_level", "connector_display", "diff_environment", "diff_flows", "diff_snapshots", "diff_workflows",
-    "flow_name", "is_subflow_call", "node_kind", "node_label", "node_title", "pointer", "subflow_name",
+    "flow_name", "is_subflow_call", "item_actions", "node_kind", "node_label", "node_title", "pointer", "subflow_name",
 ]
 
 
@@ -87,12 +87,7 @@ def diff_snapshots(old, new, *, level: str = "config", flows: Iterable[str] | No
 
 def _count_items(summary: dict, records: list[Change]) -> None:
     """Count environment items (a variable, an application, a policy) by what happened to them as a whole."""
-    items: dict[tuple, str] = {}
-    for c in records:
-        whole = c.path.count("/") == 2 or (c.category == "policy" and c.path.count("/") == 4)
-        key = (c.category, c.target)
-        items[key] = c.action if whole else items.get(key, "changed")
-    for act in items.values():
+    for act in item_actions(records).values():
         summary[f"environment_{act}"] += 1
 
 

@@ -38,6 +38,18 @@ def diff_environment(old: dict | None, new: dict | None, *, source: str | None =
     return out
 
 
+def item_actions(records: list[Change]) -> dict[tuple[str, str], str]:
+    """{(category, target): action} of the environment items (a variable, an application, a policy) `records` touch,
+    each by what happened to it as a whole: added or removed when a record adds or removes the whole item, else
+    changed."""
+    items: dict[tuple[str, str], str] = {}
+    for c in records:
+        whole = c.path.count("/") == 2 or (c.category == "policy" and c.path.count("/") == 4)
+        key = (c.category, c.target)
+        items[key] = c.action if whole else items.get(key, "changed")
+    return items
+
+
 def _record(source, category, act, target, label, parts, old=None, new=None) -> Change:
     return Change(source, None, category, act, str(target), label, pointer(parts), old, new)
 

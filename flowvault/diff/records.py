@@ -17,7 +17,8 @@ NOISE_CATEGORIES = frozenset({"layout", "metadata"})
 
 @dataclass(frozen=True)
 class Change:
-    """One meaningful change: DESIGN.md "Diff records". `flow` is None for an environment-wide record."""
+    """One meaningful change: DESIGN.md "Diff records". `flow` is None for an environment-wide record; `kind` is
+    "flow" (DaVinci) or "workflow" (PingIDM BPMN)."""
 
     source: str | None
     flow: str | None
@@ -28,6 +29,8 @@ class Change:
     path: str
     old: Any = None
     new: Any = None
+    #: what the record belongs to, for the words a reviewer reads ("workflow `name` changed"); not in the JSON
+    kind: str = field(default="flow", compare=False, repr=False)
 
     def to_dict(self) -> dict:
         """Return the record as JSON-ready dict, keys in DESIGN.md's order."""

@@ -9,12 +9,14 @@ change inside an element's extension elements or event definitions is a change o
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flowvault.diff.bpmn import SECTIONS, SUBPROCESS_TAGS, inside, model
 from flowvault.diff.labels import bpmn_title
 from flowvault.diff.paths import grouped, ordered_keys, pointer
 from flowvault.diff.records import NOISE_CATEGORIES, Change, action, check_level
+from flowvault.errors import InputError
 
 
 def diff_workflows(old: Any, new: Any, *, level: str = "config", source: str | None = None) -> list[Change]:
@@ -23,12 +25,18 @@ def diff_workflows(old: Any, new: Any, *, level: str = "config", source: str | N
     check_level(level)
     if old is None and new is None:
         return []
+    if old is not None and new is not None and old.bpmn == new.bpmn and (old.meta or {}) == (new.meta or {}):
+        return []
     name = _workflow_name(new if new is not None else old)
     if old is None or new is None:
         wf = new if new is not None else old
         value = {"key": wf.key, "name": name}
         return [Change(source, name, "flow", action(old, new), wf.key, name, "",
-                       None if old is None else value, value if old is None else None)]
+                       None if old is None else value, value if old is None else None, kind="workflow")]
+    return [replace(c, kind="workflow") for c in _records(source, name, old, new, level)]
+
+
+def _records(source, name: str, old, new, level: str) -> list[Change]:
     out: list[Change] = []
     if old.bpmn != new.bpmn:
         out += _diff_bpmn(source, name, old.bpmn, new.bpmn, level)
@@ -47,8 +55,18 @@ def diff_workflows(old: Any, new: Any, *, level: str = "config", source: str | N
 
 
 def _workflow_name(wf) -> str:
+    """The name a reviewer knows the workflow by: its metadata's name, else (a .bpmn file compared directly, with
+    no metadata) the process's name or id in the BPMN, else its key (the file name)."""
     meta = wf.meta or {}
-    return str(meta.get("name") or wf.key)
+    if meta.get("name"):
+        return str(meta["name"])
+    from flowvault.normalize import bpmn  # lazy: lxml
+
+    try:
+        process = bpmn.elements(wf.bpmn).get("process") or {}
+    except InputError:  # unreadable: the diff itself says so, naming the file
+        return str(wf.key)
+    return str(process.get("name") or process.get("id") or wf.key)
 
 
 def _depth_bpmn(path: list) -> int:

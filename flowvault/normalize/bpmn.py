@@ -58,7 +58,10 @@ def parse(data: bytes) -> etree._ElementTree:
     try:
         tree = etree.parse(io.BytesIO(bytes(data)), _parser())
     except etree.XMLSyntaxError as e:
-        raise InputError(f"not well-formed XML: {e.msg if hasattr(e, 'msg') else e}".splitlines()[0]) from e
+        # where the parser stopped, said once (libxml's own message repeats a line number of its own)
+        line, column = getattr(e, "position", None) or (getattr(e, "lineno", None), getattr(e, "offset", None))
+        where = f" (line {line}, column {column})" if line else ""
+        raise InputError(f"not a valid BPMN/XML file{where}") from e
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise InputError("BPMN file declares a DOCTYPE: refused (entities are never expanded)")
     return tree

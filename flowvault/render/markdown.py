@@ -1,21 +1,23 @@
 """A diff as a PR comment: a summary table counting what changed per flow, one collapsible section per flow with a
 Mermaid picture of the changed part and the changed lines of long text values, within GitHub's limits whatever the
-change size: 65,536 characters per comment, 50,000 characters and 500 links per Mermaid block (mermaid.fits).
+change size: 65,536 characters per comment (filled to 60,000 at most), 50,000 characters and 500 links per Mermaid
+block (mermaid.fits).
 
 Names from the service are untrusted: in Markdown they go through masking.safe_markdown (no link, no markup, no cell
-break), in the HTML of a <summary> through html.escape, in a fenced block through safe_text with a fence longer
+break), in the HTML of a <summary> through entities, in a fenced block through safe_text with a fence longer
 than any backtick run inside.
 """
 
 from __future__ import annotations
 
-import html
 import re
 
 from flowvault.masking import safe_markdown, safe_text
 from flowvault.render.wording import MARKDOWN, describe, hunks, summary_line
 
-LIMIT = 65_536
+LIMIT = 65_536  # GitHub's limit on a PR comment, in characters
+# What a comment is filled to: a clear margin under LIMIT, so that no escaping or closing note can push it over.
+BUDGET = 60_000
 _MARK = {"added": "➕", "removed": "➖", "changed": "✏️"}
 WHOLE_FLOW_NODES = 50  # a bigger flow is drawn as its changed nodes and their neighbours, with a note
 NEIGHBOURHOOD = 40  # nodes drawn at most around the changes of a big flow
@@ -60,8 +62,16 @@ def _kind(pair, changes) -> str:
 
 
 def _status(changes) -> str:
+    """added, removed or changed: a flow's whole-flow record, else (environment) what happened to every item."""
     whole = [c for c in changes if c.category == "flow" and not c.path]
-    return whole[0].action if whole else "changed"
+    if whole:
+        return whole[0].action
+    if changes and changes[0].flow is None:
+        from flowvault.diff import item_actions
+
+        acts = set(item_actions(changes).values())
+        return acts.pop() if len(acts) == 1 else "changed"
+    return "changed"
 
 
 def _table(groups, pairs, budget: int) -> list[str]:
@@ -179,13 +189,15 @@ def _picture(pair, changes) -> tuple[str | None, str]:
 # --- the comment ------------------------------------------------------------------------------------------------
 
 
-_HTML_EXTRA = str.maketrans({"[": "&#91;", "]": "&#93;", "(": "&#40;", ")": "&#41;", ":": "&#58;", "`": "&#96;",
-                             "*": "&#42;", "_": "&#95;", "|": "&#124;"})
+# entities for HTML, for what could become a link or emphasis, and for GitHub's @mentions and #123 references
+_HTML_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
+                                "[": "&#91;", "]": "&#93;", "(": "&#40;", ")": "&#41;", ":": "&#58;", "`": "&#96;",
+                                "*": "&#42;", "_": "&#95;", "|": "&#124;", "@": "&#64;", "#": "&#35;"})
 
 
 def _html(text) -> str:
     """Text safe in the HTML of a <summary>: one line, entities for HTML and for what could become a link."""
-    return html.escape(safe_text(text)).translate(_HTML_EXTRA)
+    return safe_text(text).translate(_HTML_ENTITIES)
 
 
 def _fence(lines: list[str]) -> str:
@@ -207,8 +219,9 @@ def _item(change) -> str:
             "  </details>\n")
 
 
-def render_markdown(result, limit: int = LIMIT) -> str:
-    """The PR comment; never longer than `limit` characters, every Mermaid block within GitHub's limits."""
+def render_markdown(result, limit: int = BUDGET) -> str:
+    """The PR comment; never longer than `limit` characters (BUDGET, under GitHub's LIMIT), every Mermaid block
+    within GitHub's limits."""
     sides = [safe_text(side).replace("`", "") for side in (result.old or "old", result.new or "new")]
     head = [f"### flowvault diff `{sides[0]}` → `{sides[1]}`", "", f"**{summary_line(result)}**", ""]
     pairs = {(p.source, p.name, p.kind): p for p in result.pairs}
@@ -248,6 +261,6 @@ def render_markdown(result, limit: int = LIMIT) -> str:
             break
     if shown < total:
         left = total - shown
-        out += (f"\n**… {left} more change{'s' if left != 1 else ''} not shown** (the comment limit is {limit:,} "
-                "characters; run `flowvault diff` locally for the full list).\n")
+        out += (f"\n**… {left} more change{'s' if left != 1 else ''} not shown** (this comment is kept under "
+                f"{limit:,} characters; run `flowvault diff` locally for the full list).\n")
     return out[:limit]

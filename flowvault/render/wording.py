@@ -105,6 +105,51 @@ def changed_span(old: str, new: str, context: int = 24) -> tuple[str, str]:
     return cut(old), cut(new)
 
 
+#: Fields that name or identify something (a flow's, node's, application's or policy's name, a BPMN element's name
+#: attribute): one line `'old' -> 'new'` whatever they hold, never a line diff, so a name with a newline in it
+#: cannot print lines of its own (issue 15 review). Line diffs are for text that is multi-line by nature.
+SINGLE_LINE_FIELDS = frozenset({"name", "nodeTitle", "title", "label", "displayName", "key", "id", "flowId",
+                                "alias", "processRef", "sourceRef", "targetRef", "type", "status", "version"})
+TAB_SIZE = 4  # a tab in a changed line of code
+_ONE_LINE_LIMIT = 120  # a longer name shows its changed span
+
+
+def field_name(change) -> str:
+    """The field a record's path ends at, a DaVinci property's trailing `value` left out: 'name', 'nodeTitle'."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in change.path.split("/")[1:]]
+    while len(parts) > 1 and parts[-1] == "value":
+        parts.pop()
+    return parts[-1] if parts else ""
+
+
+def single_line(change) -> bool:
+    """True for a record of a name or other identity field, shown as one line (SINGLE_LINE_FIELDS)."""
+    return field_name(change) in SINGLE_LINE_FIELDS and not isinstance(_unwrap(change.old), (dict, list)) \
+        and not isinstance(_unwrap(change.new), (dict, list))
+
+
+def _one_line(value: Any, style: Style) -> str | None:
+    """A name as `'...'` made safe by style.name (newlines escaped, never split); non-strings as short() does."""
+    value = _unwrap(value)
+    if isinstance(value, str):
+        return f"'{style.name(value)}'"
+    return short(value, style=style)
+
+
+def _one_line_values(change, style: Style) -> str:
+    a, b = change.old, change.new
+    if a is not None and b is not None:
+        old, new = _unwrap(a), _unwrap(b)
+        if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > _ONE_LINE_LIMIT:
+            old, new = changed_span(old, new)
+        return f": {_one_line(old, style)} -> {_one_line(new, style)}"
+    if b is not None:
+        return f": {_one_line(b, style)}"
+    if a is not None:
+        return f" (was {_one_line(a, style)})"
+    return ""
+
+
 def text_lines(value: Any) -> list[str] | None:
     """The lines of a multi-line text value (code, HTML, CSS, a script, Slate text), or None."""
     value = _unwrap(value)
@@ -116,7 +161,7 @@ def text_lines(value: Any) -> list[str] | None:
 def hunks(change, context: int = 2) -> list[str]:
     """The changed lines of a multi-line text value, unified-diff style without headers (`-old`, `+new`, ` same`,
     `…` between hunks); [] when the record is no text edit."""
-    if change.old is None and change.new is None:
+    if (change.old is None and change.new is None) or single_line(change):
         return []
     a, b = text_lines(change.old), text_lines(change.new)
     if a is None and b is None:
@@ -125,12 +170,16 @@ def hunks(change, context: int = 2) -> list[str]:
     b = b if b is not None else ([] if change.new is None else [str(_unwrap(change.new))])
     out: list[str] = []
     for line in list(difflib.unified_diff(a, b, lineterm="", n=context))[2:]:
-        out.append("…" if line.startswith("@@") else line)
+        # tabs as spaces: an escaped `\t` makes indented JavaScript unreadable (other controls stay escaped)
+        out.append("…" if line.startswith("@@") else line[:1] + line[1:].expandtabs(TAB_SIZE))
     return out[1:] if out[:1] == ["…"] else out
 
 
 def values(change, style: Style = TEXT) -> str:
-    """': 'a' -> 'b'', ': 'b'', ' (was 'a')' or '' (multi-line text shows as hunks instead)."""
+    """': 'a' -> 'b'', ': 'b'', ' (was 'a')' or '' (multi-line text shows as hunks instead; a name is always one
+    line, see SINGLE_LINE_FIELDS)."""
+    if single_line(change):
+        return _one_line_values(change, style)
     a, b = short(change.old, style=style), short(change.new, style=style)
     if change.old is not None and change.new is not None:
         if a and b:
@@ -181,6 +230,8 @@ def subject(change, style: Style = TEXT) -> str:
     if c.category in ("node", "subflow", "layout") and c.target and c.label:
         name, kind = split_label(c.label)
         noun = "subflow call" if c.category == "subflow" else "node" if c.category == "node" else "layout of"
+        if c.category == "layout" and c.path.startswith("/diagram/"):  # a BPMN shape or edge, named or by id
+            return f"layout of {title(c.label, style)}" + (f" [{q(c.target)}]" if c.label != c.target else "")
         if c.category == "layout" and not c.path.startswith(("/nodes/", "/elements/")):
             return f"layout {style.code(c.label)}"
         if kind:
@@ -222,8 +273,37 @@ def verb(change) -> str:
 
 
 def _kind(change) -> str:
-    return "workflow" if change.path == "" and isinstance(change.new or change.old, dict) and \
-        "key" in (change.new or change.old) else "flow"
+    """'workflow' for a PingIDM workflow's record, else 'flow'."""
+    return "workflow" if getattr(change, "kind", "flow") == "workflow" else "flow"
+
+
+_MAX_LAYOUT_PARTS = 6
+
+
+def layout_delta(old: Any, new: Any, style: Style = TEXT) -> str:
+    """What moved in a BPMN diagram entry ({bounds, waypoints, isExpanded}): 'x 0.0 -> 120.0, width 35.0 -> 50.0',
+    'waypoint 2 (100, 200) -> (120, 200)', 'expanded true -> false'; '' when there is nothing to say."""
+    old, new = old if isinstance(old, dict) else {}, new if isinstance(new, dict) else {}
+    q = style.name
+    parts = []
+    ba, bb = old.get("bounds") or {}, new.get("bounds") or {}
+    for key in ("x", "y", "width", "height"):
+        if ba.get(key) != bb.get(key):
+            parts.append(f"{key} {q(ba.get(key))} -> {q(bb.get(key))}")
+    wa, wb = old.get("waypoints") or [], new.get("waypoints") or []
+    if len(wa) != len(wb):
+        parts.append(f"{len(wa)} waypoints -> {len(wb)}")
+    else:
+        def point(p: Any) -> str:
+            return f"({', '.join(q(v) for v in p)})" if isinstance(p, (list, tuple)) else q(p)
+
+        pairs = enumerate(zip(wa, wb, strict=True), 1)
+        parts += [f"waypoint {i} {point(a)} -> {point(b)}" for i, (a, b) in pairs if a != b]
+    if old.get("isExpanded") != new.get("isExpanded"):
+        parts.append(f"expanded {q(old.get('isExpanded'))} -> {q(new.get('isExpanded'))}")
+    if len(parts) > _MAX_LAYOUT_PARTS:
+        parts = parts[:_MAX_LAYOUT_PARTS] + [f"… {len(parts) - _MAX_LAYOUT_PARTS} more"]
+    return ", ".join(parts)
 
 
 def describe(change, style: Style = TEXT) -> str:
@@ -255,13 +335,14 @@ def describe(change, style: Style = TEXT) -> str:
         return f"{head}: condition {verb(c)}{values(c, style)}"
     if c.category == "subflow":
         return f"{head}: {code('/'.join(rel[1:2] or rel))} {verb(c)}{values(c, style)}"
+    if c.category == "layout" and c.path.startswith("/diagram/") and c.old is not None and c.new is not None:
+        return f"{head}: {layout_delta(c.old, c.new, style) or 'changed'}"
     if c.category == "node" and rel[:2] == ["properties", "attributes"] and len(rel) >= 3:
         return f"{head}: attribute {code(rel[2])} {verb(c)}{values(c, style)}"
     if c.category == "node" and rel[:1] == ["properties"] and len(rel) >= 2:
         return f"{head}: property {code(rel[1])} {verb(c)}{values(c, style)}"
     if c.category == "flow":
-        return f"{_kind(c) if c.path.startswith('/process') else 'flow'} {code(c.target)} {verb(c)}" \
-               f"{values(c, style)}"
+        return f"{_kind(c)} {code(c.target)} {verb(c)}{values(c, style)}"
     if not rel:
         return f"{head} {verb(c)}{values(c, style)}"
     return f"{head}: {code('/'.join(rel))} {verb(c)}{values(c, style)}"

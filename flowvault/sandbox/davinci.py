@@ -338,6 +338,12 @@ def register(router: Router, ctx: SandboxContext) -> None:
             doc = copy.deepcopy(dv.export(flow, flow["currentVersion"], values=True))
             for pointer, value in edits.items():
                 _pointer_set(doc, pointer, value)
+            if "name" in doc:  # a rename: `/name` as the flow (DaVinciFlowResponse) has it; the export's flow.name
+                name = doc.pop("name")
+                if not isinstance(name, str) or not name.strip():  # as PUT /flows/{flowID} answers
+                    raise HttpError(400, "INVALID_DATA", "name is required", details=[
+                        {"code": "REQUIRED_VALUE", "target": "name", "message": "name is required"}])
+                doc["flow"]["name"] = name
             content = content_of(doc, "platform", dv.env.id)
             dv.store.save_version(flow, content, alias=alias)
             dv.store.save()

@@ -188,7 +188,8 @@ def load_path(path: str | Path) -> Snapshot:
     label = str(path)
     if path.is_file():
         data = path.read_bytes()
-        if path.name.endswith(BPMN_SUFFIX) or is_bpmn(data):
+        if path.name.endswith(BPMN_SUFFIX) or is_bpmn(data) or _looks_like_xml(path, data):
+            _check_bpmn(label, data)
             key = _bpmn_key(path, data)
             meta_file = path.with_name(key + ".json")
             meta = _json(str(meta_file), meta_file.read_bytes()) if meta_file.is_file() else {}
@@ -222,6 +223,23 @@ def is_bpmn(data: bytes) -> bool:
     `.bpmn20.xml`, `.xml`): a BPMN modeller saves `.bpmn`, PingIDM deploys `.bpmn20.xml`."""
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith(b"<") and b"http://www.omg.org/spec/BPMN/20100524/MODEL" in head and b"definitions" in head
+
+
+def _looks_like_xml(path: Path, data: bytes) -> bool:
+    """True for a file named as XML or BPMN (`.bpmn`, `.xml`) or whose content starts like XML: read as BPMN, so a
+    broken one is reported as XML, never as "not valid JSON"."""
+    return path.suffix.lower() in (".bpmn", ".xml") or data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def _check_bpmn(label: str, data: bytes) -> None:
+    """Return None when `data` is a BPMN workflow definition; InputError naming the file (and the line and column
+    where the XML breaks) otherwise."""
+    from flowvault.normalize import bpmn  # lazy: lxml
+
+    try:
+        bpmn.elements(data)
+    except InputError as e:
+        raise InputError(f"{label}: {e}") from e
 
 
 def _bpmn_key(path: Path, data: bytes) -> str:

@@ -112,3 +112,37 @@ def test_markdown_keeps_the_name_in_its_row_and_links_nothing(edited):
     prose = re.sub(r"(?ms)^ *(`{3,})[a-z]*\n.*?^ *\1\n", "", out)
     assert "](https://evil.example)" not in prose and "\\[click\\]" in prose
     assert "+// appended by the reviewer test" in out  # in a collapsible diff block
+
+
+def test_a_hostile_rename_in_the_designer_reads_safely_end_to_end(tmp_path, monkeypatch):
+    """Backup, a rename through the designer (the sandbox's edit hook) to a name with a newline and U+202E, backup
+    -v again: diff, log, the backup's progress and the Markdown show the name on one line, escaped."""
+    from tests.reliability.reliability_helpers import call
+
+    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "sandbox")
+    monkeypatch.setenv("FLOWVAULT_REDACT_KEY", "test-redaction-key-0001")
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "flowvault test")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.invalid")
+    with sandbox_and_vault(tmp_path) as (sb, vault):
+        config = ["--config", str(vault / "flowvault.toml")]
+        assert run(*config, "backup", "--source", "davinci").exit_code == 0
+        index = json.loads((vault / "snapshots" / "davinci" / "index.json").read_text("utf-8"))
+        flow_id = next(fid for fid, entry in index["flows"].items() if entry["slug"] == SIGN_ON)
+        call(sb.url, "POST", f"/_sandbox/flows/{flow_id}/edit", {"/name": EVIL_NAME})
+        backup = run(*config, "-v", "backup", "--source", "davinci")
+        assert backup.exit_code == 0, backup.output
+        outputs = {
+            "backup -v": backup.output,
+            "diff": run(*config, "diff").output,
+            "diff markdown": run(*config, "diff", "--format", "markdown").output,
+            "log": run(*config, "log").output,
+        }
+    assert "renamed\\nflowvault: FAILED injected line\\u202e" in outputs["diff"]
+    assert "flow `name` changed: '" in outputs["diff"]
+    assert "renamed\\\\nflowvault\\: FAILED injected line\\\\u202e" in outputs["diff markdown"]
+    assert "renamed\\nflowvault: FAILED injected line\\u202e" in outputs["backup -v"]  # the progress line
+    for what, out in outputs.items():
+        assert not re.search("[\u202e\u2066-\u2069\x00-\x09\x0b-\x1f\x7f-\x9f]", out), (what, out)
+        for line in out.splitlines():
+            assert not line.strip(" +-~>").startswith(("flowvault: FAILED", "[click]")), (what, line)

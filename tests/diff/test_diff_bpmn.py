@@ -157,3 +157,46 @@ def test_a_changed_workflow_gets_a_picture_in_markdown(base):
     out = render(diff_snapshots(side(base), side(new)), "markdown")
     assert "```mermaid" in out and "Prepare the task" in out and "class n" in out
     assert "| workflow changed |" in out
+
+
+def test_two_bpmn_files_read_as_their_workflow_with_what_moved(base, tmp_path):
+    from click.testing import CliRunner
+
+    from flowvault.cli import cli
+
+    (tmp_path / "new.bpmn").write_bytes(base)
+    (tmp_path / "new2.bpmn").write_bytes(base.replace(b'name="Access request process"', b'name="Access requests"')
+                                         .replace(b'height="60.0" width="100.0" x="80.0" y="42.0"',
+                                                  b'height="60.0" width="100.0" x="120.0" y="42.0"'))
+    result = CliRunner().invoke(cli, ["diff", str(tmp_path / "new.bpmn"), str(tmp_path / "new2.bpmn"),
+                                      "--level", "all"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == [
+        "~ Access requests: workflow `name` changed: 'Access request process' -> 'Access requests'",
+        "~ Access requests: layout of 'Prepare Task' [readUserData]: x 80.0 -> 120.0"]
+
+
+def test_a_workflow_renamed_in_its_metadata_says_workflow(base):
+    result = diff_snapshots(side(base), side(base, {**META, "name": "Access requests"}))
+    assert render(result, "text").splitlines()[1] == \
+        "~ Access requests: workflow `name` changed: 'Access request process' -> 'Access requests'"
+    assert "flow `name`" not in render(result, "markdown").replace("workflow `name`", "")
+
+
+def test_a_broken_bpmn_file_is_named_and_reported_as_xml(base, tmp_path):
+    import re
+
+    from click.testing import CliRunner
+
+    from flowvault.cli import cli
+
+    (tmp_path / "old.bpmn").write_bytes(base)
+    (tmp_path / "bad.bpmn").write_bytes(b"this is no workflow\n")
+    (tmp_path / "cut.bpmn").write_bytes(base[: len(base) // 2])
+    (tmp_path / "cut.bpmn20.xml").write_bytes(base[: len(base) // 2])
+    for name in ("bad.bpmn", "cut.bpmn", "cut.bpmn20.xml"):
+        result = CliRunner().invoke(cli, ["diff", str(tmp_path / "old.bpmn"), str(tmp_path / name)])
+        assert result.exit_code == 2, result.output
+        (line,) = result.output.splitlines()
+        assert re.fullmatch(rf"flowvault: {re.escape(str(tmp_path / name))}: not a valid BPMN/XML file "
+                            r"\(line \d+, column \d+\)", line), line

@@ -107,3 +107,12 @@ def test_show_prints_json_and_a_flowchart(vault):
     assert '-->|"anyTriggersFalse"|' in chart and "calls subflow 2" in chart
     result = CliRunner().invoke(cli, ["--vault", str(vault), "show", "nope"])
     assert result.exit_code == 2
+
+
+def test_a_broken_file_given_as_dot_slash_is_named_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "old.json").write_text(json.dumps(raw(BASIC)), encoding="utf-8")
+    (tmp_path / "bad.json").write_text('{"flows": ', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["diff", "./old.json", "./bad.json"])
+    assert result.exit_code == 2
+    assert result.output.startswith("flowvault: bad.json: not valid JSON (") and result.output.count("bad.json") == 1

@@ -3,6 +3,7 @@ dispatcher."""
 
 import ast
 import io
+import re
 from pathlib import Path
 
 from flowvault.diff import Change, DiffResult
@@ -86,3 +87,46 @@ def test_no_renderer_imports_the_dispatcher():
                 assert node.module != "flowvault.render", f"{path.name} imports the dispatcher"
             if isinstance(node, ast.Import):
                 assert all(a.name != "flowvault.render" for a in node.names), path.name
+
+
+EVIL_NAME = "renamed\nflowvault: FAILED injected line\u202e"
+
+
+def test_a_name_with_a_newline_is_one_line_never_a_line_diff():
+    flow = Change("prod", EVIL_NAME, "flow", "changed", "name", "name", "/name", "old", EVIL_NAME)
+    title = _node("/nodes/n1/properties/nodeTitle/value", None, {"value": "title\nflowvault: FAILED node"})
+    policy = Change("prod", None, "policy", "changed", "app/p", "app/p",
+                    "/applications/a1/flowPolicies/p1/name", "p", "p\n+injected")
+    assert [hunks(c) for c in (flow, title, policy)] == [[], [], []]
+    out = _text(flow, title, policy)
+    assert len(out.splitlines()) == 4 and "\u202e" not in out
+    assert "flow `name` changed: 'old' -> 'renamed\\nflowvault: FAILED injected line\\u202e'" in out
+    assert "property `nodeTitle` added: 'title\\nflowvault: FAILED node'" in out
+    assert "'p' -> 'p\\n+injected'" in out
+    markdown = render(DiffResult(summary(flows_changed=1, changes=3), [flow, title, policy]), "markdown")
+    assert "```diff" not in markdown and "\u202e" not in markdown
+    assert not any(line.startswith(("flowvault: FAILED", "+injected")) for line in markdown.splitlines())
+    # a description is text: it keeps its line diff
+    description = Change("prod", "F", "flow", "changed", "description", "description", "/description", "a\nb",
+                         "a\nc")
+    assert hunks(description) == [" a", "-b", "+c"]
+
+
+def test_tabs_in_changed_code_lines_read_as_spaces_other_controls_stay_escaped():
+    old = "function f() {\n\tif (a) {\n\t\treturn 1;\n\t}\n}"
+    new = old.replace("return 1;", "return 2;\u202e\x07")
+    out = _text(_node("/nodes/n1/properties/code/value", {"value": old}, {"value": new}))
+    assert "\\t" not in out and "\t" not in out
+    assert "    -        return 1;" in out.splitlines()
+    assert "    +        return 2;\\u202e\\u0007" in out.splitlines()
+
+
+def test_markdown_neutralises_mentions_and_issue_references_in_names():
+    name = "@octocat fixes #123 & owner/repo#7"
+    assert safe_markdown(name) == "&#64;octocat fixes &#35;123 &amp; owner/repo&#35;7"
+    changes = [Change("prod", name, "flow", "changed", "name", "name", "/name", "old", name),
+               _node("/nodes/n1/properties/x/value", "a", "b", label=f"{name} - EVAL")]
+    out = render(DiffResult(summary(flows_changed=1, changes=2), changes), "markdown")
+    prose = re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", out, flags=re.DOTALL))
+    assert "@" not in prose and "#1" not in prose and "#7" not in prose
+    assert prose.count("&#64;octocat") >= 3  # the table, the <summary> and the records

@@ -399,3 +399,15 @@ def test_cursor_is_opaque_base64(p1):
     nxt = p1.get("/variables", params={"limit": 2}).json()["_links"]["next"]["href"]
     cursor = nxt.split("cursor=")[1]
     assert base64.urlsafe_b64decode(cursor + "==") == b"2"
+
+
+def test_edit_hook_renames_the_flow_as_the_designer_does(p1):
+    name = "renamed\nflowvault: FAILED injected line\u202e"
+    assert p1.hook(f"flows/{FULL_BASIC}/edit", {"/name": name}).status_code == 200
+    flow = p1.get(f"/flows/{FULL_BASIC}").json()
+    assert flow["name"] == name
+    listed = {f["id"]: f["name"] for f in p1.get("/flows").json()["_embedded"]["flows"]}
+    assert listed[FULL_BASIC] == name
+    export = p1.export(FULL_BASIC, flow["currentVersion"]).json()
+    assert export["flow"]["name"] == name and "name" not in export  # the export's shape is unchanged
+    assert p1.hook(f"flows/{FULL_BASIC}/edit", {"/name": " "}).status_code == 400
