@@ -60,6 +60,14 @@ class BackupResult:
     changes: list = field(default_factory=list)  # vault.PathChange
     pushed: bool = False
     committed: bool = False
+    replayed_onto: str | None = None  # "origin/main" when --push replayed the commits onto the moved remote branch
+
+    @property
+    def push_note(self) -> str:
+        """", pushed" (with where the commits were replayed onto, if they were) after a push, else ""."""
+        if not self.pushed:
+            return ""
+        return f", pushed (replayed onto {self.replayed_onto})" if self.replayed_onto else ", pushed"
 
     @property
     def failures(self) -> list[Failure]:
@@ -70,6 +78,7 @@ class BackupResult:
             "commit": self.commit,
             "committed": self.committed,
             "pushed": self.pushed,
+            "replayed_onto": self.replayed_onto,
             "sources": [
                 {**{k: v for k, v in asdict(s).items() if k != "failed"},
                  "failed": [{"name": f.name, "id": f.id, "reason": f.reason} for f in s.failed]}

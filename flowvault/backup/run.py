@@ -199,8 +199,10 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                 result.changes = vault.pending_changes()
                 result.commit = vault.head()
             if push:
-                vault.push(getattr(config.vault, "remote", None))
+                result.replayed_onto = vault.push(getattr(config.vault, "remote", None))
                 result.pushed = True
+                if result.replayed_onto and result.committed:  # the commit pushed is the replayed one
+                    result.commit = vault.head()
     for failure in result.failures:
         ui.info(failure.line())
     whole = [(s.name, s.error) for s in result.sources if s.error]  # (source, why it failed as a whole)

@@ -76,10 +76,10 @@ def _render(result, fmt: str) -> None:
         click.echo(f"committed {versions} flow version(s), one commit each")
     if result.committed:
         click.echo(f"committed {result.commit[:12]}: {len(result.changes)} file(s) changed"
-                   + (", pushed" if result.pushed else ""))
+                   + result.push_note)
     elif result.changes:
         click.echo(f"not committed (--no-commit): {len(result.changes)} file(s) differ from HEAD")
     elif versions:
-        click.echo("nothing else changed" + (", pushed" if result.pushed else ""))
+        click.echo("nothing else changed" + result.push_note)
     else:
-        click.echo("nothing changed; no commit" + (", pushed" if result.pushed else ""))
+        click.echo("nothing changed; no commit" + result.push_note)

@@ -24,16 +24,18 @@ _RETRYABLE = ("fetch first", "non-fast-forward", "failed to update ref", "cannot
 
 
 def push(vault, remote: str, *, attempts: int = ATTEMPTS, sleep: Callable[[float], None] = time.sleep,
-         jitter: Callable[[float, float], float] = random.uniform) -> int:
-    """Push the vault's branch to the same branch of `remote`; the number of replays it took. VaultError naming
-    git's reason when the push is refused for another reason, when the replay meets a conflict, or after
-    `attempts` pushes (the local commits stay in every case)."""
+         jitter: Callable[[float, float], float] = random.uniform) -> str | None:
+    """Push the vault's branch to the same branch of `remote`; None if HEAD went as it was, else the branch its
+    commits were replayed onto ("origin/main"): HEAD is then a new commit, and the one committed before is no
+    branch's any more. VaultError naming git's reason when the push is refused for another reason, when the replay
+    meets a conflict, or after `attempts` pushes (the local commits stay in every case)."""
     branch = vault.branch()
     target = f"refs/heads/{branch}"
+    start = vault.head()
     for attempt in range(1, attempts + 1):
         reason = _push_once(vault, remote, target)
         if reason is None:
-            return attempt - 1
+            return f"{remote}/{branch}" if vault.head() != start else None
         if not any(r in reason for r in _RETRYABLE):
             raise VaultError(f"push to {remote} was refused: {reason}; the backup is committed locally")
         if attempt == attempts:

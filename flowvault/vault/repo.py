@@ -193,9 +193,10 @@ class Vault(Commits, History):
 
     # --- the remote --------------------------------------------------------------------------------------------
 
-    def push(self, remote: str | None) -> None:
+    def push(self, remote: str | None) -> str | None:
         """Push HEAD to `remote` (its branch of the same name), replaying the local commits onto the remote branch
-        when it moved (flowvault.vault.push); VaultError naming git's reason if refused (the local commit stays)."""
+        when it moved (flowvault.vault.push): None, or the branch they were replayed onto ("origin/main"), HEAD being
+        then the replayed commit; VaultError naming git's reason if refused (the local commit stays)."""
         if not remote:
             raise VaultError("--push: no [vault].remote configured; add remote = \"origin\" to [vault]")
         if remote not in [r.name for r in self.repo.remotes]:
@@ -203,7 +204,7 @@ class Vault(Commits, History):
             raise VaultError(f"--push: the vault has no git remote {remote!r} (remotes: {valid})")
         from flowvault.vault.push import push
 
-        push(self, remote)
+        return push(self, remote)
 
     def branch(self) -> str:
         """The name of the checked-out branch (born or not); VaultError on a detached HEAD, or a HEAD that names

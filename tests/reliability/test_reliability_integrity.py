@@ -168,3 +168,36 @@ def test_two_clones_backing_up_different_sources_push_to_one_remote_at_once(tmp_
     assert len(git(remote, "rev-list", tip).split()) == 3  # the config commit, then one backup each
     for clone in (first, second):
         assert git(clone, "status", "--porcelain", "--", "snapshots") == ""
+
+
+def _vault_pushing_to(tmp_path, sb, remote):
+    vault = make_vault(tmp_path / "vault", sb)
+    toml = (vault / "flowvault.toml").read_text("utf-8")
+    (vault / "flowvault.toml").write_text(toml.replace('[vault]\npath = "."', '[vault]\npath = "."\nremote = "origin"'))
+    git(vault, "add", "flowvault.toml")
+    git(vault, "commit", "-q", "-m", "vault config")
+    git(vault, "remote", "add", "origin", str(remote))
+    git(vault, "push", "-q", "origin", "HEAD")
+    return vault
+
+
+def test_a_push_replayed_onto_a_moved_remote_reports_the_commit_that_was_pushed(tmp_path):
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    with Sandbox(port=0) as sb:
+        vault = _vault_pushing_to(tmp_path, sb, remote)
+        branch = git(vault, "rev-parse", "--abbrev-ref", "HEAD").strip()
+        other = tmp_path / "other"
+        git(tmp_path, "clone", "-q", str(remote), str(other))
+        (other / "NOTES.md").write_text("a teammate's commit\n")
+        git(other, "add", "NOTES.md")
+        git(other, "commit", "-q", "-m", "theirs")
+        git(other, "push", "-q", "origin", "HEAD")
+        result = cli_run(vault, "backup", "--latest-only", "--push")
+    assert result.exit_code == 0, result.output
+    tip = git(remote, "rev-parse", branch).strip()
+    assert git(vault, "rev-parse", "HEAD").strip() == tip
+    line = next(line for line in lines(result.stdout) if line.startswith("committed "))
+    assert line.startswith(f"committed {tip[:12]}: "), (line, tip)
+    assert line.endswith(f", pushed (replayed onto origin/{branch})"), line
+    assert json.loads(cli_run(vault, "backup", "--push", "--format", "json").stdout)["replayed_onto"] is None
