@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ from flowvault.errors import VaultCorruptError, VaultError
 from flowvault.vault.commits import PathChange
 from flowvault.vault.files import SNAPSHOTS
 from flowvault.vault.gitrepo import GitRepo
+
+# What git says of an object it cannot read (missing, or failing its zlib or hash check), with the object's id.
+_DAMAGED_OBJECT = re.compile(r"(?:unable to read|bad object|corrupt|missing|inflate|unable to unpack)"
+                             r"\D*?([0-9a-f]{40})")
 
 
 @dataclass(frozen=True)
@@ -53,31 +58,33 @@ class History(GitRepo):
         except (git.BadName, ValueError, git.GitCommandError) as e:
             raise VaultError(f"{ref!r} is not a commit of the vault {self.path}") from e
         repo_prefix = self._repo_path(prefix)
+        reading: tuple[str | None, str | None] = (repo_prefix or None, None)  # (path, object) being read, if damaged
         try:
-            tree = commit.tree / repo_prefix if repo_prefix else commit.tree
-        except KeyError:
-            return {}
-        reading = repo_prefix or None  # the file being read, for the message if its object is damaged
-        try:
+            try:
+                tree = commit.tree / repo_prefix if repo_prefix else commit.tree
+            except KeyError:
+                return {}
             if isinstance(tree, git.Blob):
+                reading = (repo_prefix, tree.hexsha)
                 return {PurePosixPath(repo_prefix).name: tree.data_stream.read()}
             out: dict[str, bytes] = {}
             if not isinstance(tree, git.Tree):  # a submodule: no file of ours
                 return out
             for item in tree.traverse():
+                reading = (os.fspath(item.path), item.hexsha)
                 if isinstance(item, git.Blob):
-                    reading = os.fspath(item.path)
                     out[PurePosixPath(item.path).relative_to(repo_prefix or ".").as_posix()] = item.data_stream.read()
-                    reading = repo_prefix or None
             return out
         except (ValueError, git.GitError, OSError) as e:  # a missing or corrupt object (issue 18)
-            raise VaultCorruptError(self._corrupt(commit.hexsha, reading, e)) from e
+            path, obj = reading
+            if obj is None or obj not in str(e):  # the object git named: a tree above the file, or the file's own
+                named = re.search(r"\b[0-9a-f]{40}\b", str(e))
+                obj = named.group(0) if named else obj
+            raise VaultCorruptError(unreadable(self.root, path, commit.hexsha, obj)) from e
 
-    def _corrupt(self, sha: str, path: str | None, error: BaseException) -> str:
-        where = f"{path or 'the tree'} at commit {sha[:12]}"
-        detail = " ".join(str(error).split())[:160]
-        return (f"{where}: a git object of the vault cannot be read ({detail}); the repository is damaged: run "
-                f"`git fsck`, or restore .git from a clone")
+    def _under_prefix(self, rel: str) -> str:
+        """snapshots/<rel> as a path of the repository (what git names it)."""
+        return "/".join(p for p in (self.prefix if self.prefix not in ("", ".") else "", rel) if p)
 
     def sha_of(self, ref: str) -> str:
         """The commit sha `ref` names, or `ref` itself if it names none (for messages)."""
@@ -95,7 +102,14 @@ class History(GitRepo):
         args = ["log", "--no-renames", "--raw", "--no-abbrev", "-z", "--format=%x01%H%x00%P%x00%cI%x00%an%x00%B%x00"]
         if n:
             args.append(f"--max-count={n}")
-        out = self._git(*args, ref, "--", *repo_paths, strip_newline_in_stdout=False)
+        try:
+            out = self._git(*args, ref, "--", *repo_paths, strip_newline_in_stdout=False)
+        except VaultError as e:  # a tree git cannot read while it compares commits (issue 18)
+            damage = _DAMAGED_OBJECT.search(str(e))
+            if damage is None:
+                raise
+            raise VaultCorruptError(unreadable(self.root, f"the {self.prefix}/ history", self.sha_of(ref),
+                                               damage.group(1))) from e
         entries = []
         for chunk in out.split("\x01")[1:]:
             fields = chunk.split("\0")
@@ -131,8 +145,7 @@ class History(GitRepo):
             stdin.flush()
             line = stdout.readline()
             if not line:  # git ended: it could not read an object it holds (zlib or hash error): a damaged repo
-                raise VaultCorruptError(f"snapshots/{rel} at commit {ref[:12]}: git cannot read its object; "
-                                        f"run `git fsck` in {self.root}")
+                raise VaultCorruptError(unreadable(self.root, self._under_prefix(rel), ref, None))
             header = line.split()
             if len(header) != 3:  # "<spec> missing"
                 return None
@@ -142,7 +155,7 @@ class History(GitRepo):
 
         def folder(ref: str, rel_dir: str) -> dict[str, bytes] | None:
             if (ref, rel_dir) not in trees:
-                path = "/".join(p for p in (self.prefix if self.prefix not in ("", ".") else "", rel_dir) if p)
+                path = self._under_prefix(rel_dir)
                 found = fetch(f"{ref}:{path}".encode(), rel_dir, ref)
                 trees[(ref, rel_dir)] = _tree_entries(found[1]) if found and found[0] == b"tree" else None
             return trees[(ref, rel_dir)]
@@ -158,8 +171,7 @@ class History(GitRepo):
                 return None
             found = fetch(entries[name].hex().encode(), rel, ref)
             if found is None:
-                raise VaultCorruptError(f"snapshots/{rel} at commit {ref[:12]}: its object {entries[name].hex()[:12]} "
-                                        f"cannot be read; run `git fsck` in {self.root}")
+                raise VaultCorruptError(unreadable(self.root, self._under_prefix(rel), ref, entries[name].hex()))
             return found[1] if found[0] == b"blob" else None
 
         try:
@@ -185,6 +197,20 @@ class History(GitRepo):
             ]
         except (git.GitCommandError, ValueError) as e:
             raise VaultError(f"git log {ref} failed in {self.root}: {e}") from e
+
+
+def damaged(path: str, commit: str | None, problem: str, fix: str) -> str:
+    """The one line that names a damaged part of the vault, whatever read it (diff, log, show, restore, backup):
+    `<path> at commit <12 hex>: <problem>; <fix>` (`in the working tree` for commit None)."""
+    where = f"at commit {commit[:12]}" if commit else "in the working tree"
+    return f"{path} {where}: {problem}; {fix}"
+
+
+def unreadable(root, path: str | None, commit: str, obj: str | None) -> str:
+    """`damaged` for a git object that cannot be read (missing, or failing its zlib or hash check): the file (a
+    repository path), the commit, the object, and `git fsck`."""
+    what = f"its object {obj[:12]}" if obj else "its git object"
+    return damaged(path or "the snapshots/ tree", commit, f"{what} cannot be read", f"run `git fsck` in {root}")
 
 
 def _text(value: str | bytes) -> str:

@@ -281,8 +281,7 @@ def load_ref(vault, ref: str) -> Snapshot:
     try:
         return from_files(files, ref)
     except InputError as e:  # a committed file that does not parse: the vault is damaged, not the input (exit 3)
-        raise VaultCorruptError(f"snapshots/{e} at commit {vault.sha_of(ref)[:12]} ({ref}); the commit holds a "
-                                f"damaged file: run `flowvault backup --full` to commit a whole copy") from e
+        raise VaultCorruptError(_unparsable(e, vault.sha_of(ref))) from e
 
 
 def load_worktree(vault) -> Snapshot:
@@ -291,8 +290,7 @@ def load_worktree(vault) -> Snapshot:
     try:
         return from_files(_read_dir(root) if root.is_dir() else {}, "working tree")
     except InputError as e:
-        raise VaultCorruptError(f"snapshots/{e} in the working tree; run `flowvault backup` to restore it from the "
-                                f"service") from e
+        raise VaultCorruptError(_unparsable(e, None)) from e
 
 
 def unit_files(rel: str) -> list[str]:
@@ -324,8 +322,20 @@ def load_changed(read, ref: str | None, changed: list[str]) -> Snapshot:
     try:
         return from_files(files, ref or "empty")
     except InputError as e:  # a committed file that does not parse: the vault is damaged (exit 3), as in load_ref
-        raise VaultCorruptError(f"snapshots/{e} at commit {str(ref)[:12]}; the commit holds a damaged file: run "
-                                f"`flowvault backup --full` to commit a whole copy") from e
+        raise VaultCorruptError(_unparsable(e, str(ref))) from e
+
+
+def _unparsable(error: InputError, commit: str | None) -> str:
+    """The line for a snapshot file that does not parse (InputError "<rel>: <why>"), at `commit` or, for None, in the
+    working tree: the same shape as a git object that cannot be read (flowvault.vault.history.damaged)."""
+    from flowvault.vault.history import damaged
+
+    rel, _, why = str(error).partition(": ")
+    if commit is None:
+        return damaged(f"snapshots/{rel}", None, why or "cannot be read",
+                       "run `flowvault backup` to restore it from the service")
+    return damaged(f"snapshots/{rel}", commit, why or "cannot be read",
+                   "the commit holds a damaged file: run `flowvault backup --full` to commit a whole copy")
 
 
 def has_parent(vault, ref: str) -> bool:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from flowvault.sandbox.server import Sandbox
 from tests.reliability.reliability_helpers import (
     call,
@@ -91,26 +93,54 @@ def test_backup_on_a_detached_head_is_refused_in_one_line(tmp_path):
     assert git(vault, "rev-parse", "HEAD") == head
 
 
-def test_a_corrupt_object_is_named_with_its_file_and_commit_by_diff_log_and_show(tmp_path):
+def _two_backups(tmp_path):
+    """A vault with two backups, the second changing full-basic, so that `log` reads its flow.json too (it reads
+    changed files only)."""
     with Sandbox(port=0) as sb:
         vault = backed_up(tmp_path, sb)
-        # A second backup that changed the flow, so that `log` reads its flow.json too (it reads changed files only)
         flow_id = json.loads((vault / "snapshots" / FLOW / "meta.json").read_text("utf-8"))["flowId"]
         call(sb.url, "POST", f"/_sandbox/flows/{flow_id}/edit", {"/description": "edited"})
         result = cli_run(vault, "backup")
         assert result.exit_code == 0, result.output
+    return vault
+
+
+def _damage(vault, spec: str, how: str) -> str:
+    """Damage the object `spec` names (`garbage`: not a git object any more; `missing`: deleted); its id."""
+    sha = git(vault, "rev-parse", spec).strip()
+    obj = vault / ".git" / "objects" / sha[:2] / sha[2:]
+    if how == "missing":
+        obj.unlink()
+    else:
+        obj.chmod(0o644)
+        obj.write_bytes(b"not a git object")
+    return sha
+
+
+@pytest.mark.parametrize("how", ["garbage", "missing"])
+def test_a_corrupt_object_is_named_with_its_file_and_commit_by_diff_log_and_show(tmp_path, how):
+    vault = _two_backups(tmp_path)
     head = git(vault, "rev-parse", "HEAD").strip()
-    blob = git(vault, "rev-parse", f"HEAD:snapshots/{FLOW}/flow.json").strip()
-    obj = vault / ".git" / "objects" / blob[:2] / blob[2:]
-    obj.chmod(0o644)
-    obj.write_bytes(b"not a git object")
-    for args in (("diff",), ("log",), ("show", "full-basic")):
+    blob = _damage(vault, f"HEAD:snapshots/{FLOW}/flow.json", how)
+    # One line, in one wording, whichever command read the object (issue 18): no raw bytes from GitPython
+    expected = (f"flowvault: snapshots/{FLOW}/flow.json at commit {head[:12]}: its object {blob[:12]} cannot be read; "
+                f"run `git fsck` in {vault.resolve()}")
+    for args in (("diff",), ("log",), ("log", "full-basic"), ("show", "full-basic")):
+        done = subprocess.run(flowvault_cmd("--config", str(vault / "flowvault.toml"), *args),
+                              env=subprocess_env(), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 3, (args, done.stderr, done.stdout)
+        assert lines(done.stderr) == [expected], (args, done.stderr)
+
+
+def test_a_missing_tree_object_is_one_line_naming_it(tmp_path):
+    vault = _two_backups(tmp_path)
+    tree = _damage(vault, f"HEAD:snapshots/{FLOW}", "missing")
+    for args in (("diff",), ("log",), ("log", "full-basic"), ("show", "full-basic")):
         done = subprocess.run(flowvault_cmd("--config", str(vault / "flowvault.toml"), *args),
                               env=subprocess_env(), capture_output=True, text=True, timeout=60)
         assert done.returncode == 3, (args, done.stderr, done.stdout)
         assert len(lines(done.stderr)) == 1, (args, done.stderr)
-        assert f"snapshots/{FLOW}/flow.json" in done.stderr and head[:12] in done.stderr, (args, done.stderr)
-        assert "unexpected error" not in done.stderr
+        assert f"its object {tree[:12]} cannot be read; run `git fsck`" in done.stderr, (args, done.stderr)
 
 
 def test_an_unparsable_committed_file_is_named_with_its_commit(tmp_path):
