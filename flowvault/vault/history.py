@@ -71,7 +71,8 @@ class History(GitRepo):
             if not isinstance(tree, git.Tree):  # a submodule: no file of ours
                 return out
             for item in tree.traverse():
-                reading = (os.fspath(item.path), item.hexsha)
+                if isinstance(item, (git.Blob, git.Tree)):
+                    reading = (os.fspath(item.path), item.hexsha)
                 if isinstance(item, git.Blob):
                     out[PurePosixPath(item.path).relative_to(repo_prefix or ".").as_posix()] = item.data_stream.read()
             return out
