@@ -148,6 +148,7 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
             _refuse_key_file_inside(key_file, vault)
             if commit:
                 vault.branch()  # a detached HEAD is refused before any export (issue 18)
+            vault.check_readable()  # HEAD's objects, which unchanged files rely on (issue 18); while listings run
         except BaseException:
             _abandon(made)
             raise

@@ -91,6 +91,7 @@ def run_status(config, vault_dir, *, sources=(), source_factory=None) -> Status:
 
     names = select_sources(config, sources)
     vault = Vault.open(vault_dir)
+    vault.check_readable()  # a vault that lost an object is not "in sync" whatever its index.json says (issue 18)
     # The backup's own redactor: a workflow file's listing stamp is the hash of its canonical, redacted bytes, so a
     # status with another key (or none) would see every workflow with a secret in it as changed.
     redactor = Redactor.from_environment(getattr(config.vault, "redact", ()) or (), key_file=_key_file(config))

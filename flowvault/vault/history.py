@@ -19,8 +19,8 @@ from flowvault.vault.files import SNAPSHOTS
 from flowvault.vault.gitrepo import GitRepo
 
 # What git says of an object it cannot read (missing, or failing its zlib or hash check), with the object's id.
-_DAMAGED_OBJECT = re.compile(r"(?:unable to read|bad object|corrupt|missing|inflate|unable to unpack)"
-                             r"\D*?([0-9a-f]{40})")
+_DAMAGED_OBJECT = re.compile(r"(?:unable to read|could not read|bad object|corrupt|missing|inflate|unable to unpack)"
+                             r"\D*?([0-9a-f]{40})", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,36 @@ class History(GitRepo):
     def _under_prefix(self, rel: str) -> str:
         """snapshots/<rel> as a path of the repository (what git names it)."""
         return "/".join(p for p in (self.prefix if self.prefix not in ("", ".") else "", rel) if p)
+
+    def check_readable(self) -> None:
+        """Return if git can read every object of HEAD's snapshots/ tree; else VaultCorruptError naming the first
+        file (or folder) that it cannot, with the commit and `git fsck` (issue 18). A backup relies on them: it
+        keeps files as unchanged by what index.json says, so a damaged object would outlive every later backup.
+        One `git ls-tree -r` (which reads the trees) and one `git cat-file --batch-check` over the blob ids (which
+        finds a missing object, and a loose one whose header does not inflate); it reads no blob's content."""
+        head = self.head()
+        if head is None:
+            return
+        try:
+            listing = self._git("ls-tree", "-r", "-t", "-z", head, "--", self.prefix, strip_newline_in_stdout=False)
+        except VaultError as e:
+            damage = _DAMAGED_OBJECT.search(str(e))
+            if damage is None:
+                raise
+            oid = damage.group(1)
+            # with -t, git lists a tree before it reads it: the folder whose tree it could not read is named
+            listed = _object_paths(str(getattr(e.__cause__, "stdout", "") or ""))
+            raise VaultCorruptError(unreadable(self.root, listed.get(oid, f"the {self.prefix}/ tree"), head,
+                                               oid)) from e
+        blobs = _object_paths(listing, ("blob",))  # the trees: read by ls-tree already
+        if not blobs:
+            return
+        answer = self._git_input(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                                 "".join(f"{oid}\n" for oid in blobs).encode("ascii"))
+        for line in answer.splitlines():
+            oid, _, kind = line.partition(" ")
+            if kind != "blob" and oid in blobs:  # "<oid> missing"
+                raise VaultCorruptError(unreadable(self.root, blobs[oid], head, oid))
 
     def sha_of(self, ref: str) -> str:
         """The commit sha `ref` names, or `ref` itself if it names none (for messages)."""
@@ -212,6 +242,17 @@ def unreadable(root, path: str | None, commit: str, obj: str | None) -> str:
     repository path), the commit, the object, and `git fsck`."""
     what = f"its object {obj[:12]}" if obj else "its git object"
     return damaged(path or "the snapshots/ tree", commit, f"{what} cannot be read", f"run `git fsck` in {root}")
+
+
+def _object_paths(listing: str, kinds: tuple[str, ...] = ("blob", "tree")) -> dict[str, str]:
+    """{object id: the first path that holds it} of `git ls-tree -z` output, for objects of `kinds`."""
+    paths: dict[str, str] = {}
+    for entry in listing.split("\0"):
+        meta, _, path = entry.partition("\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[1] in kinds:
+            paths.setdefault(fields[2], path)
+    return paths
 
 
 def _text(value: str | bytes) -> str:

@@ -143,6 +143,26 @@ def test_a_missing_tree_object_is_one_line_naming_it(tmp_path):
         assert f"its object {tree[:12]} cannot be read; run `git fsck`" in done.stderr, (args, done.stderr)
 
 
+@pytest.mark.parametrize("how", ["garbage", "missing"])
+def test_backup_and_status_refuse_a_vault_with_a_corrupt_object_before_exporting_anything(tmp_path, how):
+    with Sandbox(port=0) as sb:
+        vault = backed_up(tmp_path, sb)
+        head = git(vault, "rev-parse", "HEAD").strip()
+        blob = _damage(vault, f"HEAD:snapshots/{FLOW}/layout.json", how)
+        expected = (f"flowvault: snapshots/{FLOW}/layout.json at commit {head[:12]}: its object {blob[:12]} cannot be "
+                    f"read; run `git fsck` in {vault.resolve()}")
+        before = call(sb.url, "GET", "/_sandbox/stats")["by_route"]
+        for args in (("backup",), ("backup", "--full"), ("status", "--exit-code")):
+            result = cli_run(vault, *args)
+            assert result.exit_code == 3, (args, result.output)
+            assert lines(result.stderr) == [expected], (args, result.stderr)
+        after = call(sb.url, "GET", "/_sandbox/stats")["by_route"]
+    exports = {route: n - before.get(route, 0) for route, n in after.items() if "{flowID}" in route}
+    assert not any(exports.values()), exports
+    assert git(vault, "rev-parse", "HEAD").strip() == head
+    assert git(vault, "status", "--porcelain", "--", "snapshots") == ""
+
+
 def test_an_unparsable_committed_file_is_named_with_its_commit(tmp_path):
     with Sandbox(port=0) as sb:
         vault = backed_up(tmp_path, sb)
