@@ -215,11 +215,26 @@ class Vault(Commits, History):
             sha = self.head()
             at = f" at {sha[:12]}" if sha else ""
             raise VaultError(f"the vault {self.root} has a detached HEAD{at}; check out the branch that backups go "
-                             f"to (e.g. `git switch main`), then run again") from None
+                             f"to ({self._switch_hint(sha)}), then run again") from None
         except (ValueError, OSError) as e:
             raise VaultError(f"the vault {self.root}: cannot read HEAD ({e}); check the repository with "
                              f"`git status`") from e
         if not ref.path.startswith("refs/heads/"):
             raise VaultError(f"the vault {self.root}: HEAD points at {ref.path}, which is not a branch; check out "
-                             f"the branch that backups go to (e.g. `git switch main`), then run again")
+                             f"the branch that backups go to ({self._switch_hint(self.head())}), then run again")
         return ref.path[len("refs/heads/"):]
+
+    def _switch_hint(self, sha: str | None, shown: int = 3) -> str:
+        """How to get back onto a branch, naming the vault's real ones: the branch(es) whose tip is `sha`, else the
+        local branches, else `git switch <branch>`."""
+        try:
+            heads = [(h.name, h.commit.hexsha) for h in self.repo.heads]
+        except (ValueError, OSError, git.GitError):  # an unreadable ref: no names to offer
+            heads = []
+        at_head = [name for name, tip in heads if sha and tip == sha]
+        names = at_head or [name for name, _ in heads]
+        if not names:
+            return "`git switch <branch>`"
+        cmds = " or ".join(f"`git switch {name}`" for name in names[:shown])
+        more = f" ({len(names) - shown} more: `git branch`)" if len(names) > shown else ""
+        return f"{cmds}{more}, at this commit" if at_head else f"a local branch: {cmds}{more}"

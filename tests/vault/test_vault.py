@@ -324,3 +324,17 @@ def test_a_backup_needs_a_branch_to_commit_onto(repo):
         Vault.open(repo).branch()
     git(repo, "checkout", "-q", "--orphan", "fresh")  # an unborn branch, checked out: the first backup's case
     assert Vault.open(repo).branch() == "fresh"
+
+
+def test_the_detached_head_hint_names_the_vaults_real_branches(repo):
+    git(repo, "branch", "-m", "nightly")  # not main, not master
+    git(repo, "branch", "other", "HEAD")
+    git(repo, "checkout", "-q", "--detach")
+    with pytest.raises(VaultError) as info:
+        Vault.open(repo).branch()
+    assert "(`git switch nightly` or `git switch other`, at this commit)" in str(info.value)
+    git(repo, "commit", "-q", "--allow-empty", "-m", "detached work")
+    with pytest.raises(VaultError) as info:
+        Vault.open(repo).branch()
+    assert "(a local branch: `git switch nightly` or `git switch other`)" in str(info.value)
+    assert "main" not in str(info.value)
