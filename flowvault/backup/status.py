@@ -72,13 +72,29 @@ def compare(kind: str, listed: dict, recorded: dict) -> list[dict]:
     return items
 
 
+# What a DaVinci listing stamp holds (flowvault.sources.davinci.STAMP_FIELDS), as `differs` names it.
+_DIFFERS = {"currentVersion": "version", "publishedVersion": "deployed_version", "deployedAt": "deployed_at",
+            "enabled": "enabled", "updatedAt": "updated_at"}
+
+
 def _row(kind: str, name: str, item_id: str, state: str, record: dict | None, live: dict | None) -> dict:
-    row = {"name": name, "id": item_id, "state": state}
+    row: dict = {"name": name, "id": item_id, "state": state}
     if kind == "flows":
-        row["vault_version"] = _version((record or {}).get("stamp"), "currentVersion")
+        stamp = (record or {}).get("stamp") or {}
+        row["vault_version"] = _version(stamp, "currentVersion")
         row["latest_version"] = _version(live, "currentVersion")
         row["deployed_version"] = _version(live, "publishedVersion")
+        row["vault_deployed_version"] = _version(stamp, "publishedVersion")
+        # What moved since the vault's copy, so that "behind" says why: a deploy, or an enable, without a new
+        # saved version leaves vault_version == latest_version (the backup then records it: meta.json, index.json)
+        row["differs"] = [] if state != BEHIND else \
+            [_DIFFERS.get(key, key) for key in sorted(set(stamp) | set(live or {}), key=_stamp_order)
+             if stamp.get(key) != (live or {}).get(key)]
     return row
+
+
+def _stamp_order(key: str) -> tuple[int, str]:
+    return (list(_DIFFERS).index(key) if key in _DIFFERS else len(_DIFFERS), key)
 
 
 def run_status(config, vault_dir, *, sources=(), source_factory=None) -> Status:
@@ -141,8 +157,7 @@ def text_lines(status: Status) -> list[str]:
                 if s.kind != "flows":
                     lines.append(f"{s.name}: {name}: {state}")
                 elif state == BEHIND:
-                    lines.append(f"{s.name}: {name}: behind: vault has version {item['vault_version']}, "
-                                 f"the service {item['latest_version']}" + _deployed(item))
+                    lines.append(f"{s.name}: {name}: behind: {_behind(item)}")
                 elif state == NEW:
                     lines.append(f"{s.name}: {name}: new (version {item['latest_version']}, not in the vault)"
                                  + _deployed(item))
@@ -156,6 +171,30 @@ def text_lines(status: Status) -> list[str]:
         if not shown:
             lines.append(f"{s.name}: in sync ({len(s.items)} {s.kind})")
     return lines
+
+
+def _behind(item: dict) -> str:
+    """What moved on the service since the vault's copy of a flow that is behind, e.g. "deployed version changed:
+    vault 6, service 7"."""
+    differs = item.get("differs") or []
+    said = []
+    if "version" in differs:
+        said.append(f"vault has version {item['vault_version']}, the service {item['latest_version']}"
+                    + ("" if "deployed_version" in differs else _deployed(item)))
+    if "deployed_version" in differs:
+        said.append(f"deployed version changed: vault {_or_none(item['vault_deployed_version'])}, "
+                    f"service {_or_none(item['deployed_version'])}")
+    elif "deployed_at" in differs:
+        said.append(f"deployed again (version {_or_none(item['deployed_version'])})")
+    if "enabled" in differs:
+        said.append("enabled changed on the service")
+    if not said:  # only its update date (or a field flowvault does not name) moved
+        said.append(f"updated on the service, still version {item['latest_version']}")
+    return "; ".join(said)
+
+
+def _or_none(version) -> str:
+    return "none" if version is None else str(version)
 
 
 def _deployed(item: dict) -> str:

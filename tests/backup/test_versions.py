@@ -248,3 +248,27 @@ def test_aliases_name_the_version_commits_and_latest_only_keeps_one_commit(env, 
     assert result.exit_code == 0, result.output
     assert len(git(vault, "rev-list", f"{head}..HEAD").split()) == 1
     assert run(vault, "backup", "--history", "--latest-only").exit_code == 2
+
+
+def test_status_after_a_deploy_without_a_new_save_says_the_deployed_version_changed(env):
+    sb, vault = env
+    edit(sb, SIMPLE, "saved, not deployed")
+    assert run(vault, "backup").exit_code == 0
+    live = {f["id"]: f for f in api(sb, "flows")["_embedded"]["flows"]}[SIMPLE]
+    old_deployed = live.get("publishedVersion")
+    assert old_deployed != live["currentVersion"]  # the sandbox's edit saves a version, it does not deploy it
+    call(sb, "POST", f"/_sandbox/flows/{SIMPLE}/deploy", {})
+    result = run(vault, "status", "--exit-code", "--format", "json")
+    assert result.exit_code == 1, result.output  # the backup records the deploy (meta.json)
+    row = {f["id"]: f for f in json.loads(result.stdout)["sources"]["davinci"]["flows"]}[SIMPLE]
+    assert row["state"] == "behind"
+    assert row["vault_version"] == row["latest_version"] == row["deployed_version"] == live["currentVersion"]
+    assert row["vault_deployed_version"] == old_deployed
+    assert "deployed_version" in row["differs"] and "version" not in row["differs"]
+    text = run(vault, "status").stdout
+    line = next(line for line in text.splitlines() if row["name"] in line)
+    assert line == (f"davinci: {row['name']}: behind: deployed version changed: vault {old_deployed}, "
+                    f"service {live['currentVersion']}"), line
+    assert "vault has version" not in line
+    assert run(vault, "backup").exit_code == 0
+    assert run(vault, "status", "--exit-code").exit_code == 0
