@@ -14,6 +14,9 @@ from flowvault.cli.context import complete_flows
 def command(app, flow, max_count, fmt):
     """History of the vault, or of one flow, with a one-line semantic summary per commit.
 
+    Each line shows the author date: for a flow version's commit, the day the version was saved. JSON gives it as
+    "author_date" beside "date" (when the commit was made).
+
     \b
     Example:
       flowvault log "PingOne Sign On" -n 10
@@ -52,10 +55,13 @@ def command(app, flow, max_count, fmt):
                 old = snapshot.load_changed(read, entry.parents[0] if entry.parents else None, changed)
                 new = snapshot.load_changed(read, entry.sha, changed)
             result = diff_snapshots(old, new, flows=named) if flow else diff_snapshots(old, new)
-            rows.append({"commit": entry.sha, "date": entry.date, "author": entry.author, "message": entry.summary,
+            # "date" is when the commit was made; "author_date" when the change was: for a version commit, when
+            # the version was saved (issue 16), which is the date text shows
+            rows.append({"commit": entry.sha, "date": entry.date, "author_date": entry.author_date,
+                         "author": entry.author, "message": entry.summary,
                          "summary": count_summary(result.changes, result.summary), "counts": result.summary})
     if fmt == "json":
         click.echo(safe_json(json.dumps(rows, indent=2, ensure_ascii=False)))  # no raw bidi mark from a message
         return
     for row in rows:
-        click.echo(safe_text(f"{row['commit'][:8]} {row['date'][:10]} {row['summary']}  ({row['message']})"))
+        click.echo(safe_text(f"{row['commit'][:8]} {row['author_date'][:10]} {row['summary']}  ({row['message']})"))

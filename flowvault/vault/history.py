@@ -32,6 +32,7 @@ class LogEntry:
     message: str
     parents: tuple = ()  # shas of the commit's parents (Vault.history only)
     changes: tuple = ()  # PathChange per snapshots/ path the commit changed against its first parent (history only)
+    author_date: str = ""  # ISO 8601: when the change was made; for a version commit, when the version was saved
 
 
 class History(GitRepo):
@@ -130,7 +131,8 @@ class History(GitRepo):
         if self.head() is None:
             return []
         repo_paths = [self._repo_path(p) or "." for p in (paths or [])] or [self.prefix]
-        args = ["log", "--no-renames", "--raw", "--no-abbrev", "-z", "--format=%x01%H%x00%P%x00%cI%x00%an%x00%B%x00"]
+        args = ["log", "--no-renames", "--raw", "--no-abbrev", "-z",
+                "--format=%x01%H%x00%P%x00%cI%x00%an%x00%aI%x00%B%x00"]
         if n:
             args.append(f"--max-count={n}")
         try:
@@ -144,8 +146,8 @@ class History(GitRepo):
         entries = []
         for chunk in out.split("\x01")[1:]:
             fields = chunk.split("\0")
-            sha, parents, date, author, body = fields[:5]
-            changes, i = [], 5
+            sha, parents, date, author, author_date, body = fields[:6]
+            changes, i = [], 6
             while i < len(fields) - 1:
                 token = fields[i].strip("\n")
                 if token.startswith(":"):
@@ -156,7 +158,7 @@ class History(GitRepo):
                 else:
                     i += 1
             entries.append(LogEntry(sha, date, author, body.split("\n", 1)[0], body, tuple(parents.split()),
-                                    tuple(changes)))
+                                    tuple(changes), author_date))
         return entries
 
     @contextlib.contextmanager
@@ -223,7 +225,8 @@ class History(GitRepo):
         try:
             commits = self.repo.iter_commits(ref, paths=repo_paths, max_count=n)
             return [
-                LogEntry(c.hexsha, c.committed_datetime.isoformat(), str(c.author), _text(c.summary), _text(c.message))
+                LogEntry(c.hexsha, c.committed_datetime.isoformat(), str(c.author), _text(c.summary), _text(c.message),
+                         author_date=c.authored_datetime.isoformat())
                 for c in commits
             ]
         except (git.GitCommandError, ValueError) as e:

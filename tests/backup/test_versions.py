@@ -272,3 +272,27 @@ def test_status_after_a_deploy_without_a_new_save_says_the_deployed_version_chan
     assert "vault has version" not in line
     assert run(vault, "backup").exit_code == 0
     assert run(vault, "status", "--exit-code").exit_code == 0
+
+
+def test_log_shows_when_each_version_was_saved_not_when_it_was_committed(env, monkeypatch):
+    sb, vault = env
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2031-05-05T12:00:00Z")  # the backups run long after the saves
+    assert run(vault, "backup").exit_code == 0
+    edit(sb, SIMPLE, "first save")
+    edit(sb, SIMPLE, "second save")
+    assert run(vault, "backup").exit_code == 0
+    saved = {v["version"]: v["createdAt"] for v in api(sb, f"flows/{SIMPLE}/versions")["_embedded"]["versions"]}
+    result = run(vault, "log", SIMPLE, "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    for row in rows:
+        assert row["author_date"] == git(vault, "log", "-1", "--format=%aI", row["commit"]).strip()
+        assert row["date"] == git(vault, "log", "-1", "--format=%cI", row["commit"]).strip()
+    versions = [row for row in rows if ": version " in row["message"]]
+    assert len(versions) == 2
+    for row in versions:
+        number = int(row["message"].split(": version ", 1)[1].split()[0])
+        assert row["author_date"][:10] == saved[number][:10] != row["date"][:10]  # saved on another day
+    text = run(vault, "log", SIMPLE).stdout.splitlines()
+    for row, line in zip(rows, text, strict=True):
+        assert line.startswith(f"{row['commit'][:8]} {row['author_date'][:10]} "), line
