@@ -53,7 +53,7 @@ def measure(tmp: Path, *, flows: int, versions: int, latency_ms: int, repeat: in
                 vault = _new_vault(tmp, f"history-{mode}-{i}", sb, env)
                 args = ["--source", "davinci", "--history", *(["--jobs", "1"] if mode == "jobs1" else [])]
                 result, _ = _backup(vault, sb, env, *args)
-                _expect(result.stdout, f"{flows * versions} version commit(s)")
+                _expect(result.stdout, f"committed {flows * versions} flow version(s), one commit each")
                 out[mode].append(result.seconds)
                 out["rss_mb"].append(result.max_rss_mb)
                 out["vault"] = str(vault)

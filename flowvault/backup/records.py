@@ -45,12 +45,25 @@ class SourceReport:
     name: str
     type: str
     listed: int = 0
-    exported: int = 0
+    exported: int = 0  # items exported (a flow whose new versions were committed counts once)
     unchanged: int = 0
     versions: int = 0  # saved versions committed on their own (flowvault.backup.versions)
     removed: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     error: str | None = None  # the whole source failed (listing, auth): nothing of it was changed
+
+    def count_line(self) -> str:
+        """`prod: 9 listed, 2 exported (4 versions), 7 unchanged`: items, so that exported + unchanged add up to
+        listed (failed ones aside), and the saved versions those flows were exported in (issue 16)."""
+        line = f"{self.name}: {self.listed} listed, {self.exported} exported"
+        if self.versions:
+            line += f" ({self.versions} version{'s' if self.versions != 1 else ''})"
+        line += f", {self.unchanged} unchanged"
+        if self.removed:
+            line += f", {len(self.removed)} removed"
+        if self.failed:
+            line += f", {len(self.failed)} failed"
+        return line
 
 
 @dataclass

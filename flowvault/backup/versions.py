@@ -196,10 +196,11 @@ def record_versions(p: Phase, todo: list) -> set[str]:
                         p.report.failed.append(Failure(root, label, chain.item.id, first_line(e)))
                         task.advance(f"FAILED {label}")
                         continue
+                    if chain.record is None:  # the flow's first version committed: one flow exported
+                        p.report.exported += 1
                     _commit(p, chain, version, entries)
                     if version is chain.todo[-1]:
                         _write(p, chain)
-                    p.report.exported += 1
                     task.advance(label)
             except BaseException:
                 for future in futures:

@@ -63,14 +63,7 @@ def _render(result, fmt: str) -> None:
         if s.error:
             click.echo(f"{s.name}: failed, nothing of it changed")  # why: on stderr, once
             continue
-        line = f"{s.name}: {s.listed} listed, {s.exported} exported, {s.unchanged} unchanged"
-        if s.versions:
-            line += f", {s.versions} version commit(s)"
-        if s.removed:
-            line += f", {len(s.removed)} removed"
-        if s.failed:
-            line += f", {len(s.failed)} failed"
-        click.echo(line)
+        click.echo(s.count_line())
     versions = sum(s.versions for s in result.sources)
     if versions:
         click.echo(f"committed {versions} flow version(s), one commit each")

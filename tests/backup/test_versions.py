@@ -296,3 +296,17 @@ def test_log_shows_when_each_version_was_saved_not_when_it_was_committed(env, mo
     text = run(vault, "log", SIMPLE).stdout.splitlines()
     for row, line in zip(rows, text, strict=True):
         assert line.startswith(f"{row['commit'][:8]} {row['author_date'][:10]} "), line
+
+
+def test_the_count_line_counts_flows_and_versions_apart(env):
+    sb, vault = env
+    assert run(vault, "backup", "--source", "davinci").exit_code == 0
+    for i in (1, 2, 3):
+        edit(sb, SIGN_ON, f"sign-on edit {i}")
+    edit(sb, SIMPLE, "simple edit")
+    result = run(vault, "backup", "--source", "davinci")
+    assert result.exit_code == 0, result.output
+    listed = len(index(vault)["flows"])
+    # 2 flows moved (4 saved versions between them); the others unchanged: the numbers add up to what was listed
+    assert f"davinci: {listed} listed, 2 exported (4 versions), {listed - 2} unchanged" in result.stdout.splitlines()
+    assert "committed 4 flow version(s), one commit each" in result.stdout
