@@ -10,7 +10,8 @@ the run's last commit (variables, applications, workflows, removals) has nothing
 Each version commit also carries the source's index.json with that flow's record at that version, so HEAD always
 says which version the vault holds: a run killed half-way continues from there. A version that fails to export
 ends its flow's chain: no later version of that flow is committed, its files stay at the last committed version,
-and the run ends with exit 4 naming the version.
+and the run ends with exit 4 naming the version. Exports stop there too: a flow's first new version is exported
+alone, and no version of the flow starts exporting after one before it failed.
 """
 
 from __future__ import annotations
@@ -71,6 +72,15 @@ class _Chain:
     record: dict | None = None  # index.json record of the last version committed
     blocked: bool = False
     unwritten: dict | None = None  # {path: bytes} committed but not yet in the working tree (see _write)
+    # Exports stop at the chain's first failure (see record_versions.export): the first version to export goes
+    # alone, and a version whose export starts after an earlier one of the flow failed is not exported.
+    first: int | None = None  # place in the run's work list of the flow's first version to export
+    probed: threading.Event = dataclasses.field(default_factory=threading.Event)  # set once that one has settled
+    failed_at: int | None = None  # place of the earliest version whose export failed
+
+
+class _Skipped(Exception):
+    """An earlier version of the flow failed to export: this one is not exported (its chain has ended)."""
 
 
 def _number(value) -> int | None:
@@ -164,22 +174,42 @@ def record_versions(p: Phase, todo: list) -> set[str]:
 
     work = sorted(((chain, v) for chain in chains for v in chain.todo),
                   key=lambda cv: (when(cv[1]), cv[0].item.id, cv[1]["version"]))
+    for place, (chain, _) in enumerate(work):
+        if chain.first is None:
+            chain.first = place
     if p.start_workers is not None:
         p.start_workers(len(work))
 
-    def export(chain: _Chain, version: dict):
+    def export(place: int, chain: _Chain, version: dict):
+        """One version's export; none once an earlier version of the flow failed. A flow's first version goes
+        alone: a flow whose every export fails (a fault on the service's side) costs the retries of one export,
+        not of each of its versions. The others go side by side, and one that starts after an earlier one
+        failed is skipped: a version in flight when that happens is exported, but never committed."""
         if p.stop is not None and p.stop.is_set():
             raise Stopped
+        if place != chain.first:
+            chain.probed.wait()  # the first was queued before (FIFO pool): it is running, no deadlock
+        if chain.failed_at is not None and chain.failed_at < place:
+            raise _Skipped
         item = chain.item
         if version["version"] != _number(item.extra.get("version")):
             item = dataclasses.replace(item, stamp={**item.stamp, "currentVersion": version["version"]},
                                        extra={**item.extra, "version": version["version"]})
-        return source.export(item)
+        try:
+            return source.export(item)
+        except BaseException:
+            with p.lock:
+                chain.failed_at = place if chain.failed_at is None else min(chain.failed_at, place)
+            raise
+        finally:
+            if place == chain.first:
+                chain.probed.set()
 
     ui = p.ui or UI()
     with ui.progress(f"{root} versions", total=len(work)) as task:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, p.jobs), thread_name_prefix=root) as pool:
-            futures = [pool.submit(export, chain, v) for chain, v in work]  # in commit order: the head comes first
+            # in commit order: the head comes first, and each flow's first version before its others
+            futures = [pool.submit(export, place, chain, v) for place, (chain, v) in enumerate(work)]
             try:
                 for (chain, version), future in zip(work, futures, strict=True):
                     label = f"{chain.item.name} version {version['version']}"
@@ -205,6 +235,9 @@ def record_versions(p: Phase, todo: list) -> set[str]:
             except BaseException:
                 for future in futures:
                     future.cancel()
+                for chain in chains:  # a worker waiting for a first version cancelled meanwhile: export nothing
+                    chain.failed_at = -1
+                    chain.probed.set()
                 raise
             finally:
                 for chain in chains:

@@ -310,3 +310,36 @@ def test_the_count_line_counts_flows_and_versions_apart(env):
     # 2 flows moved (4 saved versions between them); the others unchanged: the numbers add up to what was listed
     assert f"davinci: {listed} listed, 2 exported (4 versions), {listed - 2} unchanged" in result.stdout.splitlines()
     assert "committed 4 flow version(s), one commit each" in result.stdout
+
+
+def test_a_flow_whose_exports_all_fail_costs_one_export_not_one_per_version(env, monkeypatch):
+    sb, vault = env
+    assert run(vault, "backup", "--source", "davinci").exit_code == 0
+    held = index(vault)["flows"][SIGN_ON]["stamp"]["currentVersion"]
+    for i in (1, 2, 3):
+        edit(sb, SIGN_ON, f"edit {i}")
+    edit(sb, SIMPLE, "simple edit")
+    import threading
+    import time
+
+    from flowvault.errors import RemoteError
+    from flowvault.sources import davinci
+
+    export = davinci.Source.export
+    asked, lock = [], threading.Lock()
+
+    def failing(self, item):
+        with lock:
+            asked.append((item.id, item.extra.get("version")))
+        if item.id == SIGN_ON:
+            time.sleep(0.2)  # what the retries of a failing export take
+            raise RemoteError("davinci: export -> 500 (after 4 attempts)")
+        return export(self, item)
+
+    monkeypatch.setattr(davinci.Source, "export", failing)
+    result = run(vault, "backup", "--source", "davinci")
+    assert result.exit_code == 4, result.output
+    # The chain ended at its first version: none of the later ones was asked for (nor retried)
+    assert [v for i, v in asked if i == SIGN_ON] == [held + 1], asked
+    assert f"version {held + 1}" in result.stderr
+    assert "simple edit" in (vault / "snapshots/davinci/flows/simple/flow.json").read_text()
