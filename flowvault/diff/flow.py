@@ -24,6 +24,28 @@ def _depth_props(path: list) -> int:
     return 2 if path and path[0] in ("properties", "fields") else 1
 
 
+def _per_property(groups: list[tuple[list, Any, Any]]) -> list[tuple[list, Any, Any]]:
+    """`groups` with a difference of the whole `properties` map (a node that had none, or several added at once)
+    split into one group per property that differs: each is its own record, as when a node's properties change
+    one at a time (issue 18)."""
+    out = []
+    for rel, va, vb in groups:
+        if rel != ["properties"] or not all(v is None or isinstance(v, dict) for v in (va, vb)):
+            out.append((rel, va, vb))
+            continue
+        old, new = va or {}, vb or {}
+        for prop in ordered_keys(old, new):
+            a, b = old.get(prop), new.get(prop)
+            if a == b and (prop in old) == (prop in new):
+                continue
+            if isinstance(a, dict) and isinstance(b, dict):
+                sub, a, b = enclosing_difference(a, b)
+                out.append((["properties", prop, *sub], a, b))
+            else:
+                out.append((["properties", prop], a, b))
+    return out
+
+
 def _triple(doc: Any) -> tuple[dict, dict, dict] | None:
     """Return (flow, layout, meta) of a FlowSnapshot-like object or a triple, None for None."""
     if doc is None:
@@ -177,7 +199,7 @@ class _FlowDiffer:
                 out.append(self._change("node", action(a, b), node_id, label, ["nodes", node_id], a, b))
                 continue
             is_eval = "EVAL" in (a.get("nodeType"), b.get("nodeType"))
-            for rel, va, vb in grouped(a, b, _depth_props):
+            for rel, va, vb in _per_property(grouped(a, b, _depth_props)):
                 parts = ["nodes", node_id, *rel]
                 prop = rel[1] if len(rel) > 1 and rel[0] == "properties" else None
                 if is_eval and prop is not None and (prop in self.new_nodes or prop in self.old_nodes):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowvault.masking import safe_markdown, safe_text
+from flowvault.normalize.secret_shapes import MARKER
 
 NOUNS = {"flow": ("flow", "flows"), "workflow": ("workflow", "workflows"),
          "environment": ("environment item", "environment items")}
@@ -150,6 +151,32 @@ def _one_line_values(change, style: Style) -> str:
     return ""
 
 
+def _masked(value: Any) -> Any:
+    """`value` with every secret's fingerprint left out: {"redacted": ...} as {"redacted": None}, «redacted:...»
+    markers in strings as «redacted»."""
+    if isinstance(value, dict):
+        if set(value) == {"redacted"}:
+            return {"redacted": None}
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, str) and "«redacted" in value:
+        return MARKER.sub("«redacted»", value)
+    return value
+
+
+def secret_only(change) -> bool:
+    """True for a changed record whose old and new differ only in secrets (issue 18): whole redacted values, their
+    fingerprints, or «redacted:...» markers inside otherwise equal strings. It reads "secret changed"; JSON keeps
+    the two fingerprints."""
+    a, b = change.old, change.new
+    if a is None or b is None or a == b:
+        return False
+    if change.path.endswith("/redacted") and all(isinstance(v, (str, bool)) for v in (a, b)):
+        a, b = {"redacted": a}, {"redacted": b}  # the differ went down to the fingerprint itself
+    return _masked(a) == _masked(b)
+
+
 def text_lines(value: Any) -> list[str] | None:
     """The lines of a multi-line text value (code, HTML, CSS, a script, Slate text), or None."""
     value = _unwrap(value)
@@ -161,7 +188,7 @@ def text_lines(value: Any) -> list[str] | None:
 def hunks(change, context: int = 2) -> list[str]:
     """The changed lines of a multi-line text value, unified-diff style without headers (`-old`, `+new`, ` same`,
     `…` between hunks); [] when the record is no text edit."""
-    if (change.old is None and change.new is None) or single_line(change):
+    if (change.old is None and change.new is None) or single_line(change) or secret_only(change):
         return []
     a, b = text_lines(change.old), text_lines(change.new)
     if a is None and b is None:
@@ -314,9 +341,10 @@ def describe(change, style: Style = TEXT) -> str:
         return f"{_kind(c)} {c.action}"
     head = subject(c, style)
     rel = _rel(c)
+    tail = ": secret changed" if secret_only(c) else f" {verb(c)}{values(c, style)}"
     if c.category == "policy" and rel[:1] == ["flowDistributions"]:
         field = f" {code(rel[2])}" if len(rel) > 2 else ""
-        return f"{head}: flow '{q(c.label)}'{field} {verb(c)}{values(c, style)}"
+        return f"{head}: flow '{q(c.label)}'{field}{tail}"
     if c.action in ("added", "removed") and c.category != "flow":
         extra = ""
         node = c.new if c.action == "added" else c.old
@@ -332,20 +360,20 @@ def describe(change, style: Style = TEXT) -> str:
         if verb(c) == "changed":
             a, b = _unwrap(c.old), _unwrap(c.new)
             return f"{head}: condition {q(a) if isinstance(a, str) else '?'} -> {q(b) if isinstance(b, str) else '?'}"
-        return f"{head}: condition {verb(c)}{values(c, style)}"
+        return f"{head}: condition{tail}"
     if c.category == "subflow":
-        return f"{head}: {code('/'.join(rel[1:2] or rel))} {verb(c)}{values(c, style)}"
+        return f"{head}: {code('/'.join(rel[1:2] or rel))}{tail}"
     if c.category == "layout" and c.path.startswith("/diagram/") and c.old is not None and c.new is not None:
         return f"{head}: {layout_delta(c.old, c.new, style) or 'changed'}"
     if c.category == "node" and rel[:2] == ["properties", "attributes"] and len(rel) >= 3:
-        return f"{head}: attribute {code(rel[2])} {verb(c)}{values(c, style)}"
+        return f"{head}: attribute {code(rel[2])}{tail}"
     if c.category == "node" and rel[:1] == ["properties"] and len(rel) >= 2:
-        return f"{head}: property {code(rel[1])} {verb(c)}{values(c, style)}"
+        return f"{head}: property {code(rel[1])}{tail}"
     if c.category == "flow":
-        return f"{_kind(c)} {code(c.target)} {verb(c)}{values(c, style)}"
+        return f"{_kind(c)} {code(c.target)}{tail}"
     if not rel:
-        return f"{head} {verb(c)}{values(c, style)}"
-    return f"{head}: {code('/'.join(rel))} {verb(c)}{values(c, style)}"
+        return f"{head}{tail}"
+    return f"{head}: {code('/'.join(rel))}{tail}"
 
 
 def where(change, style: Style = TEXT) -> str:
