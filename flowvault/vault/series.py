@@ -51,7 +51,10 @@ class Series:
             self._proc = subprocess.Popen(
                 # Deflate level 1: fast-import compresses every new blob on one core, and at the default level that
                 # was what a backfill waited on (0.7 s of 180 versions); `git gc` repacks tighter later.
-                ["git", "-c", "pack.compression=1", "fast-import", "--quiet", "--done"], cwd=self.vault.root, env=env,
+                # --force: the private ref may still hold a killed run's series, which this one does not continue
+                # (it starts from HEAD); without it fast-import refuses to move the ref back ("Not updating ...").
+                ["git", "-c", "pack.compression=1", "fast-import", "--quiet", "--done", "--force"], cwd=self.vault.root,
+                env=env,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as e:
             raise VaultError(f"cannot start git fast-import in {self.vault.root}: {e}") from e
