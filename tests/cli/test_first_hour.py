@@ -427,6 +427,49 @@ def test_retries_are_said_once_per_call_at_default_verbosity(vault, monkeypatch)
     assert "refused" in retrying[0]
 
 
+def _dead_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def _unreachable_backup(config, monkeypatch, *args):
+    monkeypatch.setenv("FLOWVAULT_PROD_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("IDM_TOKEN", SECRET)
+    config.write_text(re.sub(r"http://127\.0\.0\.1:\d+", _dead_url(), config.read_text()))
+    return run(["--config", str(config), "backup", *args])
+
+
+def test_an_unreachable_backup_says_each_failure_once(vault, monkeypatch):
+    result = _unreachable_backup(vault / "flowvault.toml", monkeypatch)
+    assert result.exit_code == 3, result.output
+    assert repeated(result.output) == [], result.output  # the token was asked for (and retried) by one thread
+    retrying = [line for line in result.stderr.splitlines() if "retrying" in line]
+    assert sorted(line.split(":")[0] for line in retrying) == ["davinci", "idm"], result.stderr
+    for name in ("davinci", "idm"):  # one line per failed source, carrying the reason
+        lines = [line for line in result.output.splitlines() if line.startswith(f"{name}: ") and "retrying" not in line]
+        assert len(lines) == 1 and "FAILED" in lines[0] and "unreachable" in lines[0], result.output
+    assert result.stderr.strip().splitlines()[-1] == (
+        "flowvault: every source failed, nothing changed: davinci, idm; see the lines above for why")
+    assert "--no-commit" not in result.output and result.stdout == "", result.output
+
+
+def test_an_unreachable_backup_in_a_plain_git_repo_names_the_network_not_git(vault, tmp_path, monkeypatch):
+    import subprocess
+
+    plain = tmp_path / "plain"
+    subprocess.run(["git", "init", "-q", str(plain)], check=True)
+    config = plain / "flowvault.toml"
+    config.write_text((vault / "flowvault.toml").read_text())
+    result = _unreachable_backup(config, monkeypatch, "--source", "davinci")
+    assert result.exit_code == 3, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("flowvault: davinci: POST ") and "unreachable" in last, result.output
+    assert "git" not in result.output and repeated(result.output) == [], result.output
+
+
 # --- --format json on failure ---------------------------------------------------------------------------------------
 
 
