@@ -174,6 +174,16 @@ def test_unknown_flow_or_source_is_one_line_and_exit_2(world, other):
         assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
+def test_restore_finds_a_flow_as_show_does_and_suggests_close_names(world, other):
+    world.backup()
+    found = world.run("restore", "FULL-BASIC", "--to", "davinci", "--dry-run")  # case ignored when unique
+    assert found.exit_code == 0, found.output
+    typo = world.run("restore", "full-basci", "--to", "davinci")
+    assert typo.exit_code == 2, typo.output
+    assert typo.stderr.strip().splitlines() == [
+        "flowvault: no flow 'full-basci' in the vault at HEAD; did you mean 'full-basic'?"], typo.stderr
+
+
 def test_a_name_saved_from_two_sources_asks_which(world, other):
     world.backup()
     result = world.run("restore", "subflow 1", "--to", "davinci")
