@@ -12,6 +12,7 @@ import sys
 import traceback
 
 import click
+from click.core import ParameterSource
 
 from flowvault.cli.context import AppContext
 from flowvault.errors import ExitStatus, FlowvaultError
@@ -89,8 +90,8 @@ def _report(ctx: click.Context, error: BaseException, message: str) -> None:
 
 
 def _json_error(ctx: click.Context, error: BaseException, message: str, status: int) -> None:
-    """With --format json, a failed command still gives a script JSON on stdout: {"error", "exit_status"} (issue 19),
-    unless it printed its own (a backup's partial result, a launch's or smoke's results)."""
+    """With --format json given, a failed command still gives a script JSON on stdout: {"error", "exit_status"}
+    (issue 19), unless it printed its own (a backup's partial result, a launch's or smoke's results)."""
     if ctx.meta.get(FORMAT_KEY) != "json" or getattr(error, "json_printed", False) or getattr(error, "result", None):
         return
     import json
@@ -99,7 +100,9 @@ def _json_error(ctx: click.Context, error: BaseException, message: str, status: 
                            "exit_status": int(status)}, indent=2, ensure_ascii=False))
 
 
-FORMAT_KEY = "flowvault.format"  # ctx.meta: the running command's --format (ctx.meta is shared by the whole chain)
+# ctx.meta (shared by the whole chain): the running command's --format when the user gave it. JSON is the default of
+# some commands (`show`): an error there is for a person at a terminal, said once on stderr, not also as JSON.
+FORMAT_KEY = "flowvault.format"
 
 
 def _remember_format(command: click.Command) -> click.Command:
@@ -109,7 +112,8 @@ def _remember_format(command: click.Command) -> click.Command:
 
     def callback(*args, **kwargs):
         ctx = click.get_current_context()
-        ctx.meta[FORMAT_KEY] = ctx.params.get("fmt")
+        given = ctx.get_parameter_source("fmt") in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+        ctx.meta[FORMAT_KEY] = ctx.params.get("fmt") if given else None
         return original(*args, **kwargs)
 
     command.callback = callback

@@ -500,6 +500,17 @@ def test_format_json_prints_json_with_the_error_on_failure(name, tmp_path):
     assert doc["exit_status"] == 2 and doc["error"] and result.stderr.startswith("flowvault: "), result.output
 
 
+def test_json_is_the_error_only_when_format_json_was_asked_for(backed_up):
+    """`show`'s default format is json: its error on a terminal was printed twice, as a line and as JSON."""
+    import json
+
+    result = run(["--vault", str(backed_up), "show", "no such flow"])
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    asked = run(["--vault", str(backed_up), "show", "no such flow", "--format", "json"])
+    assert asked.exit_code == 2 and json.loads(asked.stdout)["exit_status"] == 2, asked.output
+
+
 # --- small items ---------------------------------------------------------------------------------------------------
 
 
