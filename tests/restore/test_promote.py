@@ -150,3 +150,20 @@ def test_restore_and_smoke_in_one_command(envs):
                        "--smoke", "davinci-fail-prod")
     assert failing.exit_code == 1, failing.output
     assert "1 of 2 smoke tests did not pass: davinci-fail-prod" in failing.stderr
+
+
+def test_restore_and_smoke_as_json_is_one_document(envs):
+    _edit_in_staging(envs, "promoted and smoke-tested as json")
+    envs.backup("--source", "staging")
+    ok = envs.run("restore", FLOW, "--from", "staging", "--to", "prod", "--deploy", "--smoke", "davinci-ok-prod",
+                  "--format", "json")
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads(ok.stdout)  # one document: the plan, with the smoke results in it
+    assert doc["steps"] and doc["smoke"]["summary"]["passed"] == 1 and doc["error"] is None, doc
+    failing = envs.run("restore", FLOW, "--from", "staging", "--to", "prod", "--smoke", "davinci-fail-prod",
+                       "--format", "json")
+    assert failing.exit_code == 1, failing.output
+    doc = json.loads(failing.stdout)
+    assert doc["steps"] and doc["smoke"]["summary"]["failed"] == 1, doc
+    assert doc["error"] == "restored, but 1 of 1 smoke tests did not pass: davinci-fail-prod"
+    assert doc["exit_status"] == 1
