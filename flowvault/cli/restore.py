@@ -133,12 +133,16 @@ def _detail(step, dry_run: bool) -> str:
             parts.append(f"secret value {step.secret}")
         return "; ".join(parts)
     if kind == "policy":
-        pin = "latest deployed" if step.latest else _v(step.pin)
-        text = f"runs {step.flow!r} {_v(step.runs)} ({pin})"
+        # one fact per policy, before -> after (it said "runs v1 (latest deployed); now runs v2")
+        if step.latest:
+            runs = _v(step.runs)
+            if step.runs_after is not None and step.runs_after != step.runs:
+                runs += f" -> {_v(step.runs_after)}"
+            text = f"runs {step.flow!r}: the latest deployed version ({runs})"
+        else:
+            text = f"runs {step.flow!r}: pinned {_v(step.pin)}"
         if step.action == "update":
-            text += f"; pin -> {_v(step.new_pin) if step.new_pin is not None else 'the deployed version'}"
-        elif step.runs_after is not None and step.runs_after != step.runs:
-            text += f"; now runs {_v(step.runs_after)}"
+            text += f" -> {_v(step.new_pin) if step.new_pin is not None else 'the deployed version'}"
         return text
     where = step.target_id or "(new id)"
     if step.action == "create":

@@ -106,6 +106,10 @@ def test_a_refused_write_is_undone_and_prod_is_left_as_it_was(envs):
     assert "variable company/promotedGreeting: created" in result.stderr
     assert "undone: deleted variable company/promotedGreeting" in result.stderr
     assert "restore failed at flows" in result.stderr and "the target is as it was" in result.stderr
+    # each thing once: what was undone on its own line only, the target named once in the error line
+    assert result.output.count("deleted variable company/promotedGreeting") == 1, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("flowvault: prod: restore failed at flows: PUT ") and last.count("prod: ") == 1, last
     envs.backup("--source", "prod")
     assert _files(envs) == before
     assert envs.run("launch", "davinci-ok-prod").exit_code == 0
@@ -118,8 +122,10 @@ def test_what_could_not_be_undone_is_named(envs):
     result = envs.run("restore", FLOW, "--from", "staging", "--to", "prod")
     hook(envs.sb, "/_sandbox/faults", {"fail_writes": {}})
     assert result.exit_code == 3
-    assert "NOT undone: deleted variable company/promotedGreeting" in result.stderr
-    assert "put those back by hand" in result.stderr
+    # what could not be undone reads as not done
+    last = result.stderr.strip().splitlines()[-1]
+    assert "could not delete variable company/promotedGreeting (" in last and "put that back by hand" in last, last
+    assert "NOT undone" not in result.output and "undone: deleted" not in result.output, result.output
 
 
 def test_unmatched_connector_instance_stops_a_dry_run_with_exit_1(envs):

@@ -45,8 +45,8 @@ def test_restore_puts_back_the_first_commit_and_its_policy_passes_again(world):
         f"flow update Sandbox API Success {API_SUCCESS} v{edited['currentVersion']} -> v{after['currentVersion']}; "
         f"deployed v{after['currentVersion']}")
     assert row(result.stdout, "policy", "Sandbox Smoke Tests/sandbox-ok") == (
-        f"policy unchanged Sandbox Smoke Tests/sandbox-ok runs 'Sandbox API Success' v{edited['currentVersion']} "
-        f"(latest deployed); now runs v{after['currentVersion']}")
+        f"policy unchanged Sandbox Smoke Tests/sandbox-ok runs 'Sandbox API Success': the latest deployed version "
+        f"(v{edited['currentVersion']} -> v{after['currentVersion']})")
 
     world.backup()
     diff = world.run("diff", first, "HEAD", "--exit-code", "--flow", "Sandbox API Success")
