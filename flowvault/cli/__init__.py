@@ -120,6 +120,22 @@ def _remember_format(command: click.Command) -> click.Command:
     return command
 
 
+def _accept_verbose(command: click.Command) -> click.Command:
+    """Accept -v/--verbose after the command too (`flowvault backup -v`): it is the global option, added to it
+    (`flowvault -v backup -v` is -vv). It said "no such option '-v'" (issue 19 review)."""
+    if not any(opt in ("-v", "--verbose") for p in command.params for opt in getattr(p, "opts", ())):
+        command.params.append(click.Option(["-v", "--verbose"], count=True, expose_value=False,
+                                           callback=_more_verbose, help="Same as `flowvault -v` before the command."))
+    return command
+
+
+def _more_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    app = ctx.find_object(AppContext)
+    if value and app is not None:
+        app.verbose += value
+        _setup_logging(app.verbose)
+
+
 def _isatty(stream) -> bool:
     try:
         return stream.isatty()
@@ -166,7 +182,7 @@ def _register() -> None:
     import importlib
 
     for name in ("init", "backup", "status", "diff", "log", "show", "restore", "launch", "smoke", "sandbox", "demo"):
-        cli.add_command(_remember_format(importlib.import_module(f"flowvault.cli.{name}").command))
+        cli.add_command(_accept_verbose(_remember_format(importlib.import_module(f"flowvault.cli.{name}").command)))
 
 
 _register()

@@ -511,6 +511,19 @@ def test_json_is_the_error_only_when_format_json_was_asked_for(backed_up):
     assert asked.exit_code == 2 and json.loads(asked.stdout)["exit_status"] == 2, asked.output
 
 
+def test_verbose_is_accepted_after_the_command_too(backed_up):
+    import logging
+
+    for args in (["-v", "log"], ["log", "-v"], ["log", "--verbose"]):
+        result = run(["--vault", str(backed_up), *args])
+        assert result.exit_code == 0, (args, result.output)
+        assert logging.getLogger("flowvault").level == logging.INFO, args
+    both = run(["--vault", str(backed_up), "-v", "log", "-v"])  # -v twice: -vv
+    assert both.exit_code == 0 and logging.getLogger("flowvault").level == logging.DEBUG, both.output
+    quiet = run(["--vault", str(backed_up), "log"])
+    assert quiet.exit_code == 0 and logging.getLogger("flowvault").level == logging.WARNING
+
+
 # --- small items ---------------------------------------------------------------------------------------------------
 
 
