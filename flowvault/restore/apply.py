@@ -1,6 +1,7 @@
 """Apply a restore plan in dependency order, and put the target back when a step fails (issue 17).
 
-Order: connector instances (created, if asked), environment variables, subflows (callees first), the flow, a second
+Order: a preflight that validates, before any write, each flow replaced in place as it will be sent; connector
+instances (created, if asked), environment variables, subflows (callees first), the flow, a second
 pass for references that were not known yet (a subflow cycle, a new flow's own id in its variables), validate,
 deploy, flow policies. Every write is sent once and records how to undo it: a created flow, variable or connector
 instance is deleted, a replaced flow is reverted to its previous version (and its previously deployed version
@@ -90,8 +91,10 @@ class Applier:
 
     def run(self) -> None:
         """Guarantees every step is applied, or none is left applied (RestoreFailed says what was undone)."""
-        current = "connector instances"
+        current = "preflight"
         try:
+            self._preflight()
+            current = "connector instances"
             self._connectors()
             current = "variables"
             self._variables()
@@ -108,6 +111,40 @@ class Applier:
             self._rollback(current, err)
 
     # --- the steps
+
+    def _preflight(self) -> None:
+        """Before the first write: each flow the plan replaces in place, as it will be sent, checked by the
+        target's validate action (POST /flows/{id}, #validate+json with {"graphData"}: it saves nothing,
+        pingone-openapi.yaml validateFlowByIdAsValidateJson), so that a definition the target rejects is found
+        while the target is still as it was (issue 17: an undo is itself a write the target may refuse). References
+        that exist only once the restore has written something (a connector instance or a subflow it creates) are
+        not judged here; the validate step after the writes checks what the target saved."""
+        later = {c.old_id for c in self.plan.connectors if c.action == "create"}
+        later |= {d.subflow_id for d in self.plan.dangling if not d.fatal}
+        versions: dict[str, int | None] = {}
+        for e, step in self.plan.steps:
+            if step.action != "update":
+                continue
+            raw, _ = prepare(self.target, self.plan, e, step, self.supplied, conn_ids=self.conn_ids,
+                             versions=versions, current=self.target.flow(step.in_target()))
+            check_secrets(step, self.target.name)
+            pending = {r.old_id for r in step.remaps
+                       if r.via == "plan" and self.plan.ids.get(self.plan.refs[e.slug][r.old_id], NEW_ID) == NEW_ID}
+            graph = bodies.replace_body(raw, e).get("graphData")
+            answer = self.target.validate(step.in_target(), graph if isinstance(graph, dict) else None) or {}
+            self._judge(step, answer, later | pending | {NEW_ID}, "preflight: ")
+            self.say(f"{step.kind} {step.name!r}: {self.target.name} accepts it (validated before any write)")
+
+    def _judge(self, step: Step, answer: dict, ignored: set[str], what: str = "") -> None:
+        """Raises RemoteError if the validate `answer` has errors, leaving out those about an id in `ignored`."""
+        findings = [f for f in ((answer.get("graphData") or {}).get("allLinterErrors") or [])
+                    if isinstance(f, dict) and f.get("type", "error") == "error"
+                    and not any(i and i in str(f.get("message", "")) for i in ignored)]
+        step.findings = findings
+        if findings:
+            first = findings[0]
+            raise RemoteError(f"{self.target.name}: {what}validate {step.name!r} ({step.target_id}) found "
+                              f"{len(findings)} error(s), first: {first.get('code')}: {first.get('message')}")
 
     def _connectors(self) -> None:
         for c in self.plan.connectors:
@@ -185,17 +222,10 @@ class Applier:
         self.plan.settle_remaps()
 
     def _validate(self) -> None:
+        """What the target saved (its current version: no graph sent), now that every reference exists."""
         ignored = {d.subflow_id for d in self.plan.dangling if not d.fatal}
         for _e, step in self.written:
-            answer = self.target.validate(step.target_id) or {}
-            findings = [f for f in ((answer.get("graphData") or {}).get("allLinterErrors") or [])
-                        if isinstance(f, dict) and f.get("type", "error") == "error"
-                        and not any(i and i in str(f.get("message", "")) for i in ignored)]
-            step.findings = findings
-            if findings:
-                first = findings[0]
-                raise RemoteError(f"{self.target.name}: validate {step.name!r} ({step.target_id}) found "
-                                  f"{len(findings)} error(s), first: {first.get('code')}: {first.get('message')}")
+            self._judge(step, self.target.validate(step.target_id) or {}, ignored)
             self.say(f"{step.kind} {step.name!r}: validated")
 
     def _deploy(self) -> None:

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.restore.restore_helpers import env_store, hook, writes
 
 FLOW = "Sandbox API Success"  # the flow davinci-ok-prod's policy runs
@@ -99,8 +101,8 @@ def test_a_refused_write_is_undone_and_prod_is_left_as_it_was(envs):
 
     _edit_in_staging(envs, "second promotion", [NEW_VARIABLE])
     envs.backup("--source", "staging")
-    # prod accepts one more write (the new variable), then refuses one (the flow's replace)
-    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {"prod": {"after": 1, "times": 1}}})
+    # prod accepts two more writes (the preflight's validate, the new variable), then refuses one (the flow's replace)
+    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {"prod": {"after": 2, "times": 1}}})
     result = envs.run("restore", FLOW, "--from", "staging", "--to", "prod", "--deploy")
     assert result.exit_code == 3, result.output
     assert "variable company/promotedGreeting: created" in result.stderr
@@ -115,10 +117,35 @@ def test_a_refused_write_is_undone_and_prod_is_left_as_it_was(envs):
     assert envs.run("launch", "davinci-ok-prod").exit_code == 0
 
 
+@pytest.mark.parametrize("variables", [None, [NEW_VARIABLE]], ids=["flow only", "with a new variable"])
+def test_prod_refusing_every_write_after_one_is_left_as_it_was(envs, variables):
+    """Issue 17, "Must show", with fail_writes' plain semantics: prod accepts exactly one more admin write and
+    refuses every write after it, undos included. The flow is validated against prod before the first write, so
+    the write that fails is the first one that would change prod, and there is nothing to undo."""
+    _edit_in_staging(envs, "first promotion")
+    envs.backup()
+    assert envs.run("restore", FLOW, "--from", "staging", "--to", "prod", "--deploy").exit_code == 0
+    envs.backup("--source", "prod")
+    before = _files(envs)
+
+    _edit_in_staging(envs, "second promotion", variables)
+    envs.backup("--source", "staging")
+    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {"prod": 1}})
+    result = envs.run("restore", FLOW, "--from", "staging", "--to", "prod", "--deploy")
+    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {}})
+    assert result.exit_code == 3, result.output
+    assert f"flow '{FLOW}': prod accepts it (validated before any write)" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("; nothing had been written"), result.stderr
+    envs.backup("--source", "prod")
+    assert _files(envs) == before
+    assert envs.run("launch", "davinci-ok-prod").exit_code == 0
+
+
 def test_what_could_not_be_undone_is_named(envs):
     _edit_in_staging(envs, "promotion", [NEW_VARIABLE])
     envs.backup("--source", "staging")
-    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {"prod": 1}})  # every write after the first is refused
+    # the preflight's validate and the new variable pass; every write after them (the replace, the undo) is refused
+    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {"prod": 2}})
     result = envs.run("restore", FLOW, "--from", "staging", "--to", "prod")
     hook(envs.sb, "/_sandbox/faults", {"fail_writes": {}})
     assert result.exit_code == 3
