@@ -197,7 +197,9 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
                 _report_unclaimed(vault.unclaimed, ui)
             else:
                 vault.sync()  # durable even uncommitted (Vault.commit syncs itself)
-                result.changes = vault.pending_changes()
+                # nothing was written when every source failed: nothing to stage, and no `git add` whose error
+                # (no snapshots/ yet in a plain git repo) would hide why the sources failed (issue 19)
+                result.changes = [] if every_source_failed else vault.pending_changes()
                 result.commit = vault.head()
             if push:
                 result.replayed_onto = vault.push(getattr(config.vault, "remote", None))
@@ -208,13 +210,15 @@ def run_backup(config, vault_dir, *, sources=(), message: str | None = None, com
         ui.info(failure.line())
     whole = [(s.name, s.error) for s in result.sources if s.error]  # (source, why it failed as a whole)
     every = bool(whole) and len(whole) == len(result.sources) and not result.failures
-    # each failed source's reason once, on stderr (the summary on stdout says "failed"); the first one of a run
-    # that failed as a whole is the error line itself
-    for name, why in whole[1:] if every else whole:
-        ui.info(f"{name}: FAILED, nothing of it changed: {_named(name, why)}")
-    if every:
+    if every and len(whole) == 1:  # the error line itself says why
         name, why = whole[0]
         raise _SourceFailed(f"{name}: {why}" if not why.startswith(name) else why, result)
+    # each failed source's reason once, on stderr, then the error line names them all (issue 19)
+    for name, why in whole:
+        ui.info(f"{name}: FAILED, nothing of it changed: {_named(name, why)}")
+    if every:
+        raise _SourceFailed(f"every source failed, nothing changed: {', '.join(name for name, _ in whole)}; "
+                            f"see the lines above for why", result)
     if result.failures or whole:
         named = [f"{f.source}/{f.name}" for f in result.failures] + [f"{name} (whole source)" for name, _ in whole]
         shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")

@@ -12,6 +12,7 @@ import sys
 import traceback
 
 import click
+from click.core import ParameterSource
 
 from flowvault.cli.context import AppContext
 from flowvault.errors import ExitStatus, FlowvaultError
@@ -89,8 +90,8 @@ def _report(ctx: click.Context, error: BaseException, message: str) -> None:
 
 
 def _json_error(ctx: click.Context, error: BaseException, message: str, status: int) -> None:
-    """With --format json, a failed command still gives a script JSON on stdout: {"error", "exit_status"} (issue 19),
-    unless it printed its own (a backup's partial result, a launch's or smoke's results)."""
+    """With --format json given, a failed command still gives a script JSON on stdout: {"error", "exit_status"}
+    (issue 19), unless it printed its own (a backup's partial result, a launch's or smoke's results)."""
     if ctx.meta.get(FORMAT_KEY) != "json" or getattr(error, "json_printed", False) or getattr(error, "result", None):
         return
     import json
@@ -99,7 +100,9 @@ def _json_error(ctx: click.Context, error: BaseException, message: str, status: 
                            "exit_status": int(status)}, indent=2, ensure_ascii=False))
 
 
-FORMAT_KEY = "flowvault.format"  # ctx.meta: the running command's --format (ctx.meta is shared by the whole chain)
+# ctx.meta (shared by the whole chain): the running command's --format when the user gave it. JSON is the default of
+# some commands (`show`): an error there is for a person at a terminal, said once on stderr, not also as JSON.
+FORMAT_KEY = "flowvault.format"
 
 
 def _remember_format(command: click.Command) -> click.Command:
@@ -109,11 +112,28 @@ def _remember_format(command: click.Command) -> click.Command:
 
     def callback(*args, **kwargs):
         ctx = click.get_current_context()
-        ctx.meta[FORMAT_KEY] = ctx.params.get("fmt")
+        given = ctx.get_parameter_source("fmt") in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+        ctx.meta[FORMAT_KEY] = ctx.params.get("fmt") if given else None
         return original(*args, **kwargs)
 
     command.callback = callback
     return command
+
+
+def _accept_verbose(command: click.Command) -> click.Command:
+    """Accept -v/--verbose after the command too (`flowvault backup -v`): it is the global option, added to it
+    (`flowvault -v backup -v` is -vv). It said "no such option '-v'" (issue 19 review)."""
+    if not any(opt in ("-v", "--verbose") for p in command.params for opt in getattr(p, "opts", ())):
+        command.params.append(click.Option(["-v", "--verbose"], count=True, expose_value=False,
+                                           callback=_more_verbose, help="Same as `flowvault -v` before the command."))
+    return command
+
+
+def _more_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    app = ctx.find_object(AppContext)
+    if value and app is not None:
+        app.verbose += value
+        _setup_logging(app.verbose)
 
 
 def _isatty(stream) -> bool:
@@ -162,7 +182,7 @@ def _register() -> None:
     import importlib
 
     for name in ("init", "backup", "status", "diff", "log", "show", "restore", "launch", "smoke", "sandbox", "demo"):
-        cli.add_command(_remember_format(importlib.import_module(f"flowvault.cli.{name}").command))
+        cli.add_command(_accept_verbose(_remember_format(importlib.import_module(f"flowvault.cli.{name}").command)))
 
 
 _register()

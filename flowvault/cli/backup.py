@@ -49,19 +49,21 @@ def command(app, sources, message, no_commit, push, full, jobs, history, latest_
     except Exception as e:
         partial = getattr(e, "result", None)
         if partial is not None:
-            _render(partial, fmt)
+            _render(partial, fmt, no_commit)
         raise
-    _render(result, fmt)
+    _render(result, fmt, no_commit)
 
 
-def _render(result, fmt: str) -> None:
-    """The run summary on stdout: one line per source and the commit, or JSON for scripts."""
+def _render(result, fmt: str, no_commit: bool = False) -> None:
+    """The run summary on stdout: one line per source and the commit, or JSON for scripts. A source that failed
+    as a whole is left to stderr, which says why, once (issue 19)."""
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return
+    if all(s.error for s in result.sources):
+        return  # nothing was done; stderr says why
     for s in result.sources:
         if s.error:
-            click.echo(f"{s.name}: failed, nothing of it changed")  # why: on stderr, once
             continue
         click.echo(s.count_line())
     versions = sum(s.versions for s in result.sources)
@@ -70,7 +72,7 @@ def _render(result, fmt: str) -> None:
     if result.committed:
         click.echo(f"committed {result.commit[:12]}: {len(result.changes)} file(s) changed"
                    + result.push_note)
-    elif result.changes:
+    elif result.changes and no_commit:
         click.echo(f"not committed (--no-commit): {len(result.changes)} file(s) differ from HEAD")
     elif versions:
         click.echo("nothing else changed" + result.push_note)

@@ -46,7 +46,7 @@ def command(app, old, new, fmt, level, flows, exit_code):
         raise InputError(_name_the_file(str(e), (old, new))) from e
     except UsageError as e:
         raise (no_commits_yet(app.vault_dir()) or e) from e
-    result = diff_snapshots(old_snap, new_snap, level=level, flows=flows)
+    result = diff_snapshots(old_snap, new_snap, level=level, flows=_flows_named(flows, old_snap, new_snap))
     color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     click.echo(render(result, fmt, color=color), nl=False)
     if exit_code and result.changes:
@@ -57,6 +57,28 @@ def command(app, old, new, fmt, level, flows, exit_code):
                             f"{old_snap.label} and {new_snap.label}; the step summary lists them")
             github.step_summary(render(result, "markdown"))
         click.get_current_context().exit(1)
+
+
+def _flows_named(wanted, old_snap, new_snap) -> list[str]:
+    """The ids (folder names where a flow has none) of the flows and workflows each of `wanted` names in either
+    snapshot, found as `show` finds them (name, folder or id; case ignored when that is unique); UsageError with the
+    closest names for one that names none."""
+    from flowvault.errors import UsageError
+    from flowvault.vault import snapshot
+
+    entries = [*old_snap.flows, *old_snap.workflows, *new_snap.flows, *new_snap.workflows]
+    idents: list[str] = []
+    for name in (w for w in wanted if w):
+        found = snapshot.find_entries(entries, name)
+        if not found:
+            hint = snapshot.did_you_mean(snapshot.suggest_names([e.name for e in entries], name)) \
+                or "; give a flow's name, folder name or id"
+            raise UsageError(f"no flow named {name!r} in either snapshot{hint}")
+        names = sorted({e.name for e in found})
+        if len(names) > 1 and name not in names:  # names that differ only in case: the user meant one of them
+            raise UsageError(f"{name!r} names {len(names)} flows{snapshot.did_you_mean(names)}")
+        idents += [e.id or e.slug for e in found]
+    return list(dict.fromkeys(idents))
 
 
 def _name_the_file(message: str, args) -> str:

@@ -54,18 +54,34 @@ def command(app, flow, target, source, ref, deploy, dry_run, mappings, create_co
     result = restore(config, app.vault_dir(), flow, target, ref=ref, source=source, deploy=deploy, dry_run=dry_run,
                      mappings=parse_mappings(mappings), create_connections=create_connections,
                      say=lambda line: click.echo(line, err=True))
+    smoke = launchers and not dry_run and not result.error
     if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
-    else:
-        click.echo(render_text(result), nl=False)
+        doc = result.to_dict()
+        error = None
+        if smoke:  # one JSON document on stdout: the plan with the smoke results in it (and the error, if any)
+            doc["smoke"], error = _smoke(config, launchers, fmt)
+        elif result.error:
+            error = (UnresolvedPlan if result.unresolved else UsageError)(result.error)
+        if error is not None:
+            doc["error"], doc["exit_status"] = str(error), int(error.exit_status)
+            error.json_printed = True
+        click.echo(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False))
+        if error is not None:
+            raise error
+        return
+    click.echo(render_text(result), nl=False)
     if result.error:
         raise (UnresolvedPlan if result.unresolved else UsageError)(result.error)
-    if launchers and not dry_run:
-        _smoke(app, config, launchers, fmt)
+    if smoke:
+        _, error = _smoke(config, launchers, fmt)
+        if error is not None:
+            raise error
 
 
-def _smoke(app, config, names, fmt) -> None:
-    """Run the launchers `names` as `flowvault smoke` does; LaunchFailed (exit 1) unless every one passed."""
+def _smoke(config, names, fmt):
+    """Run the launchers `names` as `flowvault smoke` does: (the results as JSON-ready data, or None after printing
+    them as a table; LaunchFailed (exit 1) unless every one passed, else None)."""
+    import json
     import sys
 
     from flowvault.cli.launch import read_input
@@ -83,16 +99,20 @@ def _smoke(app, config, names, fmt) -> None:
             results.append(run_launcher(cfg, config, input=read_input(cfg, config), progress=progress))
         finally:
             progress.close()
-        click.echo(report.result_line(results[-1]), err=True)
+        if fmt != "text":  # the text table says it on stdout: once (issue 19)
+            click.echo(report.result_line(results[-1]), err=True)
+    data = None
     if fmt == "json":
-        click.echo(report.to_json(results))
+        data = json.loads(report.to_json(results))
     else:
         text = report.table(results, sys.stdout)
         if text is not None:
             click.echo(text)
     bad = [r.launcher for r in results if r.outcome != PASSED]
+    error = None
     if bad:
-        raise LaunchFailed(f"restored, but {len(bad)} of {len(results)} smoke tests did not pass: {', '.join(bad)}")
+        error = LaunchFailed(f"restored, but {len(bad)} of {len(results)} smoke tests did not pass: {', '.join(bad)}")
+    return data, error
 
 
 def _v(version) -> str:
@@ -113,12 +133,16 @@ def _detail(step, dry_run: bool) -> str:
             parts.append(f"secret value {step.secret}")
         return "; ".join(parts)
     if kind == "policy":
-        pin = "latest deployed" if step.latest else _v(step.pin)
-        text = f"runs {step.flow!r} {_v(step.runs)} ({pin})"
+        # one fact per policy, before -> after (it said "runs v1 (latest deployed); now runs v2")
+        if step.latest:
+            runs = _v(step.runs)
+            if step.runs_after is not None and step.runs_after != step.runs:
+                runs += f" -> {_v(step.runs_after)}"
+            text = f"runs {step.flow!r}: the latest deployed version ({runs})"
+        else:
+            text = f"runs {step.flow!r}: pinned {_v(step.pin)}"
         if step.action == "update":
-            text += f"; pin -> {_v(step.new_pin) if step.new_pin is not None else 'the deployed version'}"
-        elif step.runs_after is not None and step.runs_after != step.runs:
-            text += f"; now runs {_v(step.runs_after)}"
+            text += f" -> {_v(step.new_pin) if step.new_pin is not None else 'the deployed version'}"
         return text
     where = step.target_id or "(new id)"
     if step.action == "create":

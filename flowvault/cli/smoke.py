@@ -35,6 +35,8 @@ def command(app, names, junit, fmt):
         if name not in config.launchers:
             raise unknown_launcher(name, config)
         config.launchers[name].require()  # before any runs: the selected launchers' variables, and only theirs
+    if junit:
+        report.check_writable(junit)  # before any runs, too: not "unexpected error" after all of them
     results = []
     for name in selected:
         cfg = config.launchers[name]

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable
 from typing import IO
 
+from flowvault.errors import FlowvaultError, UsageError
 from flowvault.launch.base import BLOCKED, ERROR, FAILED, PASSED, Result
 from flowvault.masking import mask
 
@@ -111,6 +112,19 @@ def _md(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def check_writable(path: str | os.PathLike, option: str = "--junit") -> None:
+    """UsageError (exit 2) unless a file can be written at `path`: its folder exists and is writable, and it is not
+    a folder itself. Checked before the launchers run, so that a typo does not cost a whole smoke run."""
+    target = os.path.abspath(os.fspath(path))
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise UsageError(f"{option} {path}: is a folder; give a file name, e.g. {os.path.join(path, 'smoke.xml')}")
+    if not os.path.isdir(folder):
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it or give another path")
+    if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(target) and not os.access(target, os.W_OK)):
+        raise UsageError(f"{option} {path}: cannot write there (permission denied); give another path")
+
+
 def write_junit(results: Iterable[Result], path: str | os.PathLike, suite_name: str = "flowvault smoke") -> None:
     """JUnit XML: one testcase per launcher (classname flowvault.<type>); failure = the flow said no, error = the
     service failed or the run timed out, skipped = blocked on user input or an event; run id and last status in
@@ -135,4 +149,7 @@ def write_junit(results: Iterable[Result], path: str | os.PathLike, suite_name: 
     xml = JUnitXml()
     xml.add_testsuite(suite)
     xml.update_statistics()
-    xml.write(str(path), pretty=True)
+    try:
+        xml.write(str(path), pretty=True)
+    except OSError as e:  # checked before the run (check_writable); a disk can still fill up
+        raise FlowvaultError(f"{path}: cannot write the JUnit XML ({e.strerror or e})") from e  # exit 3

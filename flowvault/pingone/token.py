@@ -7,6 +7,8 @@ POST {auth_url}/{environment_id}/as/token with grant_type=client_credentials, th
 Basic (client_secret_basic, the default, as Ping's go-client does) or by form fields (client_secret_post); which
 one works is set by the app's tokenEndpointAuthMethod (reference/davinci-api.md 1.2). A worker token lives one
 hour; we refresh a minute early, and at once when a call gets a 401 (flowvault.http.client.Client calls invalidate()).
+One request at a time per provider: threads that need a token while it is being asked for wait for that answer and
+share it, the token or the error (an unreachable service was retried, and said so, once per thread: issue 19).
 """
 
 from __future__ import annotations
@@ -86,7 +88,10 @@ class TokenProvider:
         self._secret = client_secret
         register(client_secret)
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified when a token request ends
+        self._fetching = False  # a thread is asking for a token (outside the lock)
+        self._answers = 0  # token requests that ended, so a waiter can tell when the one it waited for did
+        self._error: Exception | None = None  # how the last request failed, shared with the threads that waited
         self._token: str | None = None
         self._expires_at = 0.0
         self._replacing = False  # the next token replaces one a call got a 401 with
@@ -118,12 +123,41 @@ class TokenProvider:
         )
 
     def token(self) -> str:
-        """A valid access token: the cached one, or a new one if it is missing or about to expire."""
+        """A valid access token: the cached one, or a new one if it is missing or about to expire. While another
+        thread asks for one, wait for its answer and share it: its token, or its error (raised here too)."""
         with self._lock:
-            if self._token is None or self._clock() >= self._expires_at:
-                self._fetch()
-            assert self._token is not None
-            return self._token
+            waited = False
+            while True:
+                if self._token is not None and self._clock() < self._expires_at:
+                    return self._token
+                if not self._fetching:
+                    if waited and self._error is not None:
+                        raise self._error
+                    break  # (a token that was invalidated again while we waited: ask anew)
+                answers = self._answers
+                while self._fetching and self._answers == answers:
+                    self._lock.wait()
+                waited = True
+            self._fetching = True
+            self.requests += 1
+        token: str | None = None
+        lifetime, error = 0.0, None
+        try:
+            token, lifetime = self._fetch()
+        except Exception as e:
+            error = e
+            raise
+        finally:
+            with self._lock:
+                self._fetching, self._answers, self._error = False, self._answers + 1, error
+                if token is not None:
+                    margin = min(self.refresh_margin, lifetime / 2)
+                    self._token = token
+                    self._expires_at = self._clock() + lifetime - margin
+                    self._replacement, self._replacing = (token if self._replacing else None), False
+                self._lock.notify_all()
+        assert token is not None
+        return token
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token()}"}
@@ -141,13 +175,13 @@ class TokenProvider:
                 self._expires_at = 0.0
                 self._replacing = True
 
-    def _fetch(self) -> None:
+    def _fetch(self) -> tuple[str, float]:
+        """(token, lifetime in seconds) from the token endpoint; called outside the lock."""
         form = {"grant_type": "client_credentials"}
         if self.scope:
             form["scope"] = self.scope
         if self.method == "client_secret_post":
             form.update(client_id=self.client_id, client_secret=self._secret)
-        self.requests += 1
         try:
             # Asking for a token changes nothing on the server, so it is retried like a read.
             body = self._client.post("", retry=True, data=form).data
@@ -166,10 +200,7 @@ class TokenProvider:
             lifetime = float(body.get("expires_in") or DEFAULT_LIFETIME)
         except (TypeError, ValueError):
             lifetime = DEFAULT_LIFETIME
-        margin = min(self.refresh_margin, lifetime / 2)
-        self._token = token
-        self._expires_at = self._clock() + lifetime - margin
-        self._replacement, self._replacing = (token if self._replacing else None), False
+        return token, lifetime
 
     def _path(self) -> str:
         from urllib.parse import urlsplit

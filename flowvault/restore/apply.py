@@ -1,6 +1,7 @@
 """Apply a restore plan in dependency order, and put the target back when a step fails (issue 17).
 
-Order: connector instances (created, if asked), environment variables, subflows (callees first), the flow, a second
+Order: a preflight that validates, before any write, each flow replaced in place as it will be sent; connector
+instances (created, if asked), environment variables, subflows (callees first), the flow, a second
 pass for references that were not known yet (a subflow cycle, a new flow's own id in its variables), validate,
 deploy, flow policies. Every write is sent once and records how to undo it: a created flow, variable or connector
 instance is deleted, a replaced flow is reverted to its previous version (and its previously deployed version
@@ -82,7 +83,7 @@ class Applier:
         self.supplied = supplied
         self.deploy = deploy
         self.say = say
-        self.undos: list[tuple[str, Callable[[], Any]]] = []
+        self.undos: list[tuple[str, str, Callable[[], Any]]] = []  # (verb, what, how), see _undo
         self.conn_ids = {c.old_id: c.new_id for c in plan.connectors if c.new_id}
         # plan slug -> the version the target holds after the restore (None: the API did not say)
         self.versions: dict[str, int | None] = {}
@@ -90,8 +91,10 @@ class Applier:
 
     def run(self) -> None:
         """Guarantees every step is applied, or none is left applied (RestoreFailed says what was undone)."""
-        current = "connector instances"
+        current = "preflight"
         try:
+            self._preflight()
+            current = "connector instances"
             self._connectors()
             current = "variables"
             self._variables()
@@ -109,6 +112,40 @@ class Applier:
 
     # --- the steps
 
+    def _preflight(self) -> None:
+        """Before the first write: each flow the plan replaces in place, as it will be sent, checked by the
+        target's validate action (POST /flows/{id}, #validate+json with {"graphData"}: it saves nothing,
+        pingone-openapi.yaml validateFlowByIdAsValidateJson), so that a definition the target rejects is found
+        while the target is still as it was (issue 17: an undo is itself a write the target may refuse). References
+        that exist only once the restore has written something (a connector instance or a subflow it creates) are
+        not judged here; the validate step after the writes checks what the target saved."""
+        later = {c.old_id for c in self.plan.connectors if c.action == "create"}
+        later |= {d.subflow_id for d in self.plan.dangling if not d.fatal}
+        versions: dict[str, int | None] = {}
+        for e, step in self.plan.steps:
+            if step.action != "update":
+                continue
+            raw, _ = prepare(self.target, self.plan, e, step, self.supplied, conn_ids=self.conn_ids,
+                             versions=versions, current=self.target.flow(step.in_target()))
+            check_secrets(step, self.target.name)
+            pending = {r.old_id for r in step.remaps
+                       if r.via == "plan" and self.plan.ids.get(self.plan.refs[e.slug][r.old_id], NEW_ID) == NEW_ID}
+            graph = bodies.replace_body(raw, e).get("graphData")
+            answer = self.target.validate(step.in_target(), graph if isinstance(graph, dict) else None) or {}
+            self._judge(step, answer, later | pending | {NEW_ID}, "preflight: ")
+            self.say(f"{step.kind} {step.name!r}: {self.target.name} accepts it (validated before any write)")
+
+    def _judge(self, step: Step, answer: dict, ignored: set[str], what: str = "") -> None:
+        """Raises RemoteError if the validate `answer` has errors, leaving out those about an id in `ignored`."""
+        findings = [f for f in ((answer.get("graphData") or {}).get("allLinterErrors") or [])
+                    if isinstance(f, dict) and f.get("type", "error") == "error"
+                    and not any(i and i in str(f.get("message", "")) for i in ignored)]
+        step.findings = findings
+        if findings:
+            first = findings[0]
+            raise RemoteError(f"{self.target.name}: {what}validate {step.name!r} ({step.target_id}) found "
+                              f"{len(findings)} error(s), first: {first.get('code')}: {first.get('message')}")
+
     def _connectors(self) -> None:
         for c in self.plan.connectors:
             if c.action != "create":
@@ -119,7 +156,7 @@ class Applier:
                                                           "properties": {}})
             c.new_id = made_id = str(made["id"])
             self.conn_ids[c.old_id] = made_id
-            self._undo(f"deleted connector instance {c.name!r} ({made_id})",
+            self._undo("delete", f"connector instance {c.name!r} ({made_id})",
                        partial(self.target.delete_connector_instance, made_id))
             self.say(f"connector {c.name!r} ({c.connector}): created {c.new_id} (unconfigured: set it up in "
                      f"DaVinci before the flow runs)")
@@ -132,11 +169,11 @@ class Applier:
             if v.action == "create":
                 made = self.target.create_variable(request_body(v))
                 v.target_id = made_id = str(made["id"])
-                self._undo(f"deleted {label}", partial(self.target.delete_variable, made_id))
+                self._undo("delete", label, partial(self.target.delete_variable, made_id))
             else:
                 self.target.replace_variable(v.target_id, request_body(v))
                 previous = undo_body(v.previous or {})
-                self._undo(f"put back {label}", partial(self.target.replace_variable, v.target_id, previous))
+                self._undo("put back", label, partial(self.target.replace_variable, v.target_id, previous))
             self.say(f"{label}: {v.action}d" + (f" ({', '.join(v.changed)})" if v.changed else ""))
 
     def _flows(self) -> None:
@@ -165,7 +202,7 @@ class Applier:
                                       "flow's id")
                 step.target_id = str(new_id)
                 step.version_after = _int(response, "version") or _int(response, "currentVersion")
-                self._undo(f"deleted {step.kind} {step.name!r} ({step.target_id})",
+                self._undo("delete", f"{step.kind} {step.name!r} ({step.target_id})",
                            partial(self.target.delete_flow, step.target_id))
                 self.say(f"{step.kind} {step.name!r}: created {step.target_id} v{step.version_after}")
             self.plan.ids[e.slug] = step.in_target()
@@ -185,17 +222,10 @@ class Applier:
         self.plan.settle_remaps()
 
     def _validate(self) -> None:
+        """What the target saved (its current version: no graph sent), now that every reference exists."""
         ignored = {d.subflow_id for d in self.plan.dangling if not d.fatal}
         for _e, step in self.written:
-            answer = self.target.validate(step.target_id) or {}
-            findings = [f for f in ((answer.get("graphData") or {}).get("allLinterErrors") or [])
-                        if isinstance(f, dict) and f.get("type", "error") == "error"
-                        and not any(i and i in str(f.get("message", "")) for i in ignored)]
-            step.findings = findings
-            if findings:
-                first = findings[0]
-                raise RemoteError(f"{self.target.name}: validate {step.name!r} ({step.target_id}) found "
-                                  f"{len(findings)} error(s), first: {first.get('code')}: {first.get('message')}")
+            self._judge(step, self.target.validate(step.target_id) or {}, ignored)
             self.say(f"{step.kind} {step.name!r}: validated")
 
     def _deploy(self) -> None:
@@ -221,22 +251,23 @@ class Applier:
             self.target.replace_policy(p.app_id, p.policy_id, body)
             if p.policy_id not in bodies_by_policy:
                 previous = policy_body(p.previous)
-                self._undo(f"put back policy {p.name!r}",
+                self._undo("put back", f"policy {p.name!r}",
                            partial(self.target.replace_policy, p.app_id, p.policy_id, previous))
             bodies_by_policy[p.policy_id] = body
             self.say(f"policy {p.name!r}: {p.flow!r} pinned v{p.pin} -> v{p.new_pin}")
 
     # --- undo
 
-    def _undo(self, what: str, action: Callable[[], Any]) -> None:
-        self.undos.append((what, action))
+    def _undo(self, verb: str, what: str, action: Callable[[], Any], after: str = "") -> None:
+        """Record how to undo a write: `verb` `what` `after` ("revert", "flow 'X'", "to v2")."""
+        self.undos.append((verb, f"{what}{f' {after}' if after else ''}", action))
 
     def _undo_replace(self, step: Step) -> None:
         before = step.version_before
         if before is None:
             return
-        self._undo(f"reverted {step.kind} {step.name!r} to v{before}",
-                   lambda: self.target.revert(step.target_id, before))
+        self._undo("revert", f"{step.kind} {step.name!r}", lambda: self.target.revert(step.target_id, before),
+                   f"to v{before}")
 
     def _undo_deploy(self, step: Step) -> None:
         before, current = step.deployed_version, step.version_before
@@ -251,33 +282,42 @@ class Applier:
             if step.action == "unchanged" and current is not None and current != before:
                 self.target.revert(step.target_id, current)
 
-        self._undo(f"deployed {step.kind} {step.name!r} v{before} again", put_back)
+        self._undo("deploy", f"{step.kind} {step.name!r}", put_back, f"v{before} again")
 
     def _rollback(self, where: str, err: BaseException) -> None:
+        """Run the undos, newest first, one line each as it happens ("undone: deleted variable ..."); then raise
+        RestoreFailed saying what failed and, only if something could not be undone, what (issue 17 review)."""
         undone, not_undone = [], []
-        for what, action in reversed(self.undos):
+        for verb, what, action in reversed(self.undos):
             try:
                 action()
             except Exception as undo_err:  # keep undoing the rest: each undo stands alone
                 reason = str(undo_err).splitlines()[0] if str(undo_err) else type(undo_err).__name__
-                not_undone.append(f"{what} ({reason})")
-                self.say(f"undo failed: {what}: {undo_err}")
+                not_undone.append(f"could not {verb} {what} ({_without(self.target.name, reason)})")
             else:
-                undone.append(what)
-                self.say(f"undone: {what}")
-        cause = str(err).splitlines()[0] if str(err) else type(err).__name__
+                undone.append(f"{_PAST.get(verb, verb)} {what}")
+                self.say(f"undone: {undone[-1]}")
+        cause = _without(self.target.name, str(err).splitlines()[0] if str(err) else type(err).__name__)
         message = f"{self.target.name}: restore failed at {where}: {cause}"
         if not self.undos:
             message += "; nothing had been written"
         elif not_undone:
-            message += (f"; undone: {'; '.join(undone) or 'nothing'}; NOT undone: {'; '.join(not_undone)}: "
-                        "put those back by hand")
+            message += f"; {'; '.join(not_undone)}: put {'that' if len(not_undone) == 1 else 'those'} back by hand" \
+                + (" (the rest was undone)" if undone else "")
         else:
-            message += f"; undone: {'; '.join(undone)}; the target is as it was"
+            message += "; what it had written was undone: the target is as it was"
         status = err.status if isinstance(err, RemoteError) else None
         if not isinstance(err, FlowvaultError):
             message += " (run with --traceback for details)"
         raise RestoreFailed(message, undone=undone, not_undone=not_undone, status=status) from err
+
+
+_PAST = {"delete": "deleted", "put back": "put back", "revert": "reverted", "deploy": "deployed"}
+
+
+def _without(name: str, text: str) -> str:
+    """`text` without a leading "<name>: " (the message names the target already)."""
+    return text[len(name) + 2:] if text.startswith(f"{name}: ") else text
 
 
 def _int(response: Any, key: str) -> int | None:

@@ -122,9 +122,10 @@ class Plan:
 
 
 def select_flow(snapshot, wanted: str, source: str | None = None):
-    """The one FlowEntry of `snapshot` that `wanted` names (name, folder or id; `source/flow` or `source` narrow the
-    vault source it was saved from)."""
-    from flowvault.vault.snapshot import FlowEntry
+    """The one FlowEntry of `snapshot` that `wanted` names (name, folder or id, ignoring case when that is unique,
+    as `show` finds flows; `source/flow` or `source` narrow the vault source it was saved from); UsageError with the
+    closest names when none does."""
+    from flowvault.vault.snapshot import FlowEntry, did_you_mean, find_entries, suggest_names
 
     flows = [e for e in snapshot.flows if isinstance(e, FlowEntry)]
     if source is not None:
@@ -133,16 +134,16 @@ def select_flow(snapshot, wanted: str, source: str | None = None):
             raise UsageError(f"--from {source!r}: the vault at {snapshot.label} holds no flows of that source; "
                              f"sources with flows: {', '.join(sources) or 'none'}")
         flows = [e for e in flows if e.source == source]
-    found = [e for e in flows if wanted in (e.name, e.slug, e.id) or wanted.strip() == e.name.strip()]
-    if not found and "/" in wanted:
-        source, _, rest = wanted.partition("/")
-        found = [e for e in flows if e.source == source and rest in (e.name, e.slug, e.id)]
+    found = find_entries(flows, wanted)
     if not found:
-        if any(wanted in (w.name, w.key) for w in snapshot.workflows):
+        if find_entries(list(snapshot.workflows), wanted):
             raise UsageError(f"{wanted!r} is a PingIDM workflow; restore puts back DaVinci flows only")
-        raise UsageError(f"no flow {wanted!r} in the vault at {snapshot.label}; "
-                         f"run `flowvault log` or `flowvault show` to see what was saved")
+        hint = did_you_mean(suggest_names([e.name for e in flows], wanted)) or "; give a flow's name, folder or id"
+        raise UsageError(f"no flow {wanted!r} in the vault at {snapshot.label}{hint}")
     if len(found) > 1:
+        names = sorted({e.name for e in found})
+        if len(names) > 1:  # names that differ only in case: the user meant one of them
+            raise UsageError(f"{wanted!r} names {len(found)} flows at {snapshot.label}{did_you_mean(names)}")
         choices = ", ".join(sorted(f"{e.source}/{e.slug}" for e in found))
         sources = sorted({str(e.source) for e in found})
         hint = f"; pick the source with --from ({', '.join(sources)})" if len(sources) > 1 else ""

@@ -356,7 +356,7 @@ def test_every_hint_of_demo_keep_works(tmp_path, monkeypatch):
 
     log, diff, sandbox, smoke = hints
     assert "flowvault log" in log and "flowvault sandbox" in sandbox and "flowvault smoke" in smoke
-    for command in (log, diff):
+    for command in (log, diff):  # every printed hint exits 0 (the sandbox's and the smoke one below too)
         done = shell(command)
         assert done.returncode == 0 and done.stdout.strip(), (command, done.stderr)
     port = int(re.search(r"--port (\d+)", sandbox).group(1))
@@ -373,14 +373,19 @@ def test_every_hint_of_demo_keep_works(tmp_path, monkeypatch):
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
         done = shell(smoke)
-        # as the hint says: the -ok launchers pass and the -fail ones fail; none errors (secret, port, state right)
-        assert done.returncode == 1, (done.stdout, done.stderr)
-        assert done.stdout.strip().splitlines()[-1] == "4 passed, 4 failed, 0 blocked, 0 errors", done.stdout
-        again = shell(smoke.replace("flowvault smoke", "flowvault smoke davinci-ok"))
-        assert again.returncode == 0, again.stderr
+        # as the hint says: each launcher it names passes; none errors (secret, port, state right)
+        assert done.returncode == 0, (done.stdout, done.stderr)
+        assert done.stdout.strip().splitlines()[-1] == "4 passed, 0 failed, 0 blocked, 0 errors", done.stdout
+        # the -fail launchers are said apart, as failing on purpose, and they do
+        failing = re.search(r"^The (.+) launchers fail on purpose: `(flowvault smoke [\w-]+)` there exits 1\.$",
+                            said, re.M)
+        assert failing and failing.group(1) == "davinci-fail, invision-fail, smartflows-fail, idm-fail", said
+        on_purpose = shell(smoke.split("flowvault smoke")[0] + failing.group(2))
+        assert on_purpose.returncode == 1 and "1 failed" in on_purpose.stdout, on_purpose.stderr
     finally:
         os.killpg(server.pid, signal.SIGINT)
-        server.communicate(timeout=30)
+        _, stopped = server.communicate(timeout=30)
+    assert server.returncode == 0, stopped  # Ctrl-C is how the sandbox hint ends: not a failure
 
 
 # --- local first; retries said ----------------------------------------------------------------------------------------
@@ -427,6 +432,49 @@ def test_retries_are_said_once_per_call_at_default_verbosity(vault, monkeypatch)
     assert "refused" in retrying[0]
 
 
+def _dead_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def _unreachable_backup(config, monkeypatch, *args):
+    monkeypatch.setenv("FLOWVAULT_PROD_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("IDM_TOKEN", SECRET)
+    config.write_text(re.sub(r"http://127\.0\.0\.1:\d+", _dead_url(), config.read_text()))
+    return run(["--config", str(config), "backup", *args])
+
+
+def test_an_unreachable_backup_says_each_failure_once(vault, monkeypatch):
+    result = _unreachable_backup(vault / "flowvault.toml", monkeypatch)
+    assert result.exit_code == 3, result.output
+    assert repeated(result.output) == [], result.output  # the token was asked for (and retried) by one thread
+    retrying = [line for line in result.stderr.splitlines() if "retrying" in line]
+    assert sorted(line.split(":")[0] for line in retrying) == ["davinci", "idm"], result.stderr
+    for name in ("davinci", "idm"):  # one line per failed source, carrying the reason
+        lines = [line for line in result.output.splitlines() if line.startswith(f"{name}: ") and "retrying" not in line]
+        assert len(lines) == 1 and "FAILED" in lines[0] and "unreachable" in lines[0], result.output
+    assert result.stderr.strip().splitlines()[-1] == (
+        "flowvault: every source failed, nothing changed: davinci, idm; see the lines above for why")
+    assert "--no-commit" not in result.output and result.stdout == "", result.output
+
+
+def test_an_unreachable_backup_in_a_plain_git_repo_names_the_network_not_git(vault, tmp_path, monkeypatch):
+    import subprocess
+
+    plain = tmp_path / "plain"
+    subprocess.run(["git", "init", "-q", str(plain)], check=True)
+    config = plain / "flowvault.toml"
+    config.write_text((vault / "flowvault.toml").read_text())
+    result = _unreachable_backup(config, monkeypatch, "--source", "davinci")
+    assert result.exit_code == 3, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("flowvault: davinci: POST ") and "unreachable" in last, result.output
+    assert "git" not in result.output and repeated(result.output) == [], result.output
+
+
 # --- --format json on failure ---------------------------------------------------------------------------------------
 
 
@@ -450,6 +498,30 @@ def test_format_json_prints_json_with_the_error_on_failure(name, tmp_path):
     assert result.exit_code == 2, result.output
     doc = json.loads(result.stdout)
     assert doc["exit_status"] == 2 and doc["error"] and result.stderr.startswith("flowvault: "), result.output
+
+
+def test_json_is_the_error_only_when_format_json_was_asked_for(backed_up):
+    """`show`'s default format is json: its error on a terminal was printed twice, as a line and as JSON."""
+    import json
+
+    result = run(["--vault", str(backed_up), "show", "no such flow"])
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    asked = run(["--vault", str(backed_up), "show", "no such flow", "--format", "json"])
+    assert asked.exit_code == 2 and json.loads(asked.stdout)["exit_status"] == 2, asked.output
+
+
+def test_verbose_is_accepted_after_the_command_too(backed_up):
+    import logging
+
+    for args in (["-v", "log"], ["log", "-v"], ["log", "--verbose"]):
+        result = run(["--vault", str(backed_up), *args])
+        assert result.exit_code == 0, (args, result.output)
+        assert logging.getLogger("flowvault").level == logging.INFO, args
+    both = run(["--vault", str(backed_up), "-v", "log", "-v"])  # -v twice: -vv
+    assert both.exit_code == 0 and logging.getLogger("flowvault").level == logging.DEBUG, both.output
+    quiet = run(["--vault", str(backed_up), "log"])
+    assert quiet.exit_code == 0 and logging.getLogger("flowvault").level == logging.WARNING
 
 
 # --- small items ---------------------------------------------------------------------------------------------------

@@ -88,6 +88,17 @@ def test_unknown_ref_or_path_is_a_usage_error(vault):
     assert result.exit_code == 2 and "no flow named 'nope'" in result.output
 
 
+def test_diff_flow_finds_a_flow_as_show_does(vault):
+    # name, folder or id, case ignored when unique; a close name suggested for a typo (issue 19)
+    for name in ("full-basic", "FULL-BASIC", " Full-Basic "):
+        result = run("--vault", vault, "diff", "HEAD~1", "HEAD", "--flow", name, "--format", "json")
+        assert json.loads(result.output)["summary"]["flows_changed"] == 1, name
+    typo = CliRunner().invoke(cli, ["--vault", str(vault), "diff", "HEAD~1", "HEAD", "--flow", "full-basci"])
+    assert typo.exit_code == 2
+    assert typo.stderr.strip().splitlines() == [
+        "flowvault: no flow named 'full-basci' in either snapshot; did you mean 'full-basic'?"], typo.stderr
+
+
 def test_log_lists_commits_with_semantic_summaries(vault):
     result = run("--vault", vault, "log")
     lines = result.output.splitlines()

@@ -48,6 +48,24 @@ def test_smoke_junit_has_one_testcase_per_launcher_with_the_right_kinds(config_f
     assert cases["invision-ok"].classname == "flowvault.invision"
 
 
+def test_smoke_junit_path_that_cannot_be_written_is_refused_before_any_launch(config_file, sandbox, tmp_path):
+    import urllib.request
+
+    def requests():
+        with urllib.request.urlopen(f"{sandbox.url}/_sandbox/stats", timeout=10) as answer:
+            return json.load(answer)["requests"]
+
+    before = requests()
+    missing = tmp_path / "no-such-dir" / "x.xml"
+    result = run(config_file, "smoke", "invision-ok", "--junit", str(missing))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"flowvault: --junit {missing}: the folder {missing.parent} does not exist; create it or give another path"]
+    folder = run(config_file, "smoke", "invision-ok", "--junit", str(tmp_path))
+    assert folder.exit_code == 2 and "is a directory" in folder.stderr, folder.output
+    assert requests() == before  # no launcher ran
+
+
 def test_smoke_all_by_default_and_markdown_and_json(config_file):
     md = run(config_file, "smoke", "--format", "markdown")
     assert md.exit_code == 1

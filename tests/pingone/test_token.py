@@ -2,6 +2,7 @@
 
 import base64
 import threading
+import time
 from urllib.parse import parse_qs
 
 import pytest
@@ -208,3 +209,53 @@ def test_from_settings_and_unknown_method():
     assert tokens.url == "https://auth.pingone.ca/e1/as/token" and tokens.method == "client_secret_post"
     with pytest.raises(ConfigError, match="valid values: client_secret_basic, client_secret_post"):
         TokenProvider(environment_id="e", client_id="c", client_secret=SECRET, method="private_key_jwt")
+
+
+def test_threads_that_need_a_token_at_once_share_one_request_and_its_error(server):
+    """Issue 19: an unreachable token endpoint was asked (and its retries said) once per thread of a backup."""
+    started = threading.Barrier(8, timeout=10)
+    release = threading.Event()
+
+    def refuse(request):
+        release.wait(10)  # answer once every thread is waiting for a token
+        return 401, {}, {"error": "invalid_client", "error_description": "Request denied: invalid credentials"}
+
+    server.script(TOKEN_PATH, refuse)
+    tokens = provider(server)
+    errors = []
+
+    def need_token():
+        started.wait()
+        try:
+            tokens.token()
+        except AuthError as e:
+            errors.append(str(e))
+
+    threads = [threading.Thread(target=need_token) for _ in range(8)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while not server.calls[TOKEN_PATH] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # the other threads are waiting by now
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert server.calls[TOKEN_PATH] == 1 and tokens.requests == 1
+    assert len(errors) == 8 and len(set(errors)) == 1 and "check FLOWVAULT_PROD_CLIENT_SECRET" in errors[0]
+    # a later call asks again (the secret may have been fixed), and the others share that answer too
+    endpoint = TokenEndpoint(server)
+    assert tokens.token() == "access-token-1" and endpoint.issued == 1
+
+
+def test_threads_waiting_for_a_token_share_the_one_that_arrives(server):
+    endpoint = TokenEndpoint(server)
+    server.delay = 0.2
+    tokens = provider(server)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(tokens.token())) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert got == ["access-token-1"] * 6 and endpoint.issued == 1 and server.calls[TOKEN_PATH] == 1

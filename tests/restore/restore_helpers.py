@@ -185,7 +185,12 @@ class FakeTarget:
         return {"publishedVersion": f["currentVersion"]}
 
     def validate(self, flow_id, graph=None):
-        self._write("validate", flow_id)
+        # with a graph: the preflight, before any write (it saves nothing); without: what the target saved
+        self._write("validate" if graph is None else "preflight", flow_id)
+        return self.linter(flow_id, graph) if graph is not None else {}
+
+    def linter(self, flow_id, graph):
+        """The preflight's answer for `graph`: no findings (a test replaces this)."""
         return {}
 
     def delete_flow(self, flow_id):

@@ -124,3 +124,49 @@ def test_a_failed_step_undoes_every_write_before_it(fail_at):
     assert target.vars == []
     assert pinned["flowDistributions"] == [{"id": "t-a", "version": 3}]
     assert any(line.startswith("undone: ") for line in lines)
+
+
+def _a_calls_new_b():
+    """Flow A (in the target, replaced in place) calls subflow B (new: imported by the restore), with a variable."""
+    snap, by_name = _snapshot(legacy_flow("A", "flow A", [("B", "flow B", -1)], variables=COMPANY_VARS[:1]),
+                              legacy_flow("B", "flow B"))
+    pinned = {"id": "p1", "name": "pinned", "status": "enabled", "flowDistributions": [{"id": "t-a", "version": 3}]}
+    return snap, by_name, pinned
+
+
+def test_preflight_validates_the_replaced_flow_before_any_write():
+    snap, by_name, pinned = _a_calls_new_b()
+    target = FakeTarget(flows=[_existing("t-a", "flow A")], instances=list(INSTANCES),
+                        policies=[({"id": "app1", "name": "App"}, pinned)])
+    sent = []
+    target.linter = lambda flow_id, graph: sent.append((flow_id, graph)) or {}
+    plan = make_plan(target, snap, by_name["flow A"], {}, deploy=True)
+    Applier(target, plan, {}, deploy=True).run()
+    assert target.writes[0] == ("preflight", "t-a")  # first, and only for the flow replaced in place
+    assert [w for w in target.writes if w[0] == "preflight"] == [("preflight", "t-a")]
+    [(flow_id, graph)] = sent
+    # what will be sent, connector instances mapped to the target's; B's id is known only once B is imported
+    [call] = [n["data"] for n in graph["elements"]["nodes"] if n["data"]["id"] == "call0"]
+    assert flow_id == "t-a" and call["connectionId"] == "ci-new-flow"
+    assert call["properties"]["subFlowId"]["value"]["value"] == "B"
+
+
+@pytest.mark.parametrize("fail", ["findings", "refused"])
+def test_a_definition_the_target_rejects_stops_the_restore_before_any_write(fail):
+    snap, by_name, pinned = _a_calls_new_b()
+    target = FakeTarget(flows=[_existing("t-a", "flow A")], instances=list(INSTANCES),
+                        policies=[({"id": "app1", "name": "App"}, pinned)],
+                        fail_at="preflight" if fail == "refused" else None)
+    bad = {"code": "dv-er-edge-001", "type": "error", "message": "Edge e1 has no target node 'gone'"}
+    # B is imported only by the restore: a finding about B's (old) id is no reason to stop
+    later = {"code": "dv-er-subflow-001", "type": "error", "message": "Subflow 'B' does not exist in this environment"}
+    target.linter = lambda flow_id, graph: {"graphData": {"allLinterErrors": [later, bad]}}
+    plan = make_plan(target, snap, by_name["flow A"], {}, deploy=True)
+    with pytest.raises(RestoreFailed) as failed:
+        Applier(target, plan, {}, deploy=True).run()
+    message = str(failed.value)
+    assert message.startswith("fake: restore failed at preflight: ") and message.endswith("; nothing had been written")
+    if fail == "findings":
+        assert "found 1 error(s), first: dv-er-edge-001" in message
+    assert [w for w in target.writes if w[0] != "preflight"] == []
+    assert sorted(target.data) == ["t-a"] and target.vars == [] and target.data["t-a"]["currentVersion"] == 3

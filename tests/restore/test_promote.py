@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.restore.restore_helpers import env_store, hook, writes
 
 FLOW = "Sandbox API Success"  # the flow davinci-ok-prod's policy runs
@@ -99,13 +101,41 @@ def test_a_refused_write_is_undone_and_prod_is_left_as_it_was(envs):
 
     _edit_in_staging(envs, "second promotion", [NEW_VARIABLE])
     envs.backup("--source", "staging")
-    # prod accepts one more write (the new variable), then refuses one (the flow's replace)
-    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {"prod": {"after": 1, "times": 1}}})
+    # prod accepts two more writes (the preflight's validate, the new variable), then refuses one (the flow's replace)
+    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {"prod": {"after": 2, "times": 1}}})
     result = envs.run("restore", FLOW, "--from", "staging", "--to", "prod", "--deploy")
     assert result.exit_code == 3, result.output
     assert "variable company/promotedGreeting: created" in result.stderr
     assert "undone: deleted variable company/promotedGreeting" in result.stderr
     assert "restore failed at flows" in result.stderr and "the target is as it was" in result.stderr
+    # each thing once: what was undone on its own line only, the target named once in the error line
+    assert result.output.count("deleted variable company/promotedGreeting") == 1, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("flowvault: prod: restore failed at flows: PUT ") and last.count("prod: ") == 1, last
+    envs.backup("--source", "prod")
+    assert _files(envs) == before
+    assert envs.run("launch", "davinci-ok-prod").exit_code == 0
+
+
+@pytest.mark.parametrize("variables", [None, [NEW_VARIABLE]], ids=["flow only", "with a new variable"])
+def test_prod_refusing_every_write_after_one_is_left_as_it_was(envs, variables):
+    """Issue 17, "Must show", with fail_writes' plain semantics: prod accepts exactly one more admin write and
+    refuses every write after it, undos included. The flow is validated against prod before the first write, so
+    the write that fails is the first one that would change prod, and there is nothing to undo."""
+    _edit_in_staging(envs, "first promotion")
+    envs.backup()
+    assert envs.run("restore", FLOW, "--from", "staging", "--to", "prod", "--deploy").exit_code == 0
+    envs.backup("--source", "prod")
+    before = _files(envs)
+
+    _edit_in_staging(envs, "second promotion", variables)
+    envs.backup("--source", "staging")
+    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {"prod": 1}})
+    result = envs.run("restore", FLOW, "--from", "staging", "--to", "prod", "--deploy")
+    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {}})
+    assert result.exit_code == 3, result.output
+    assert f"flow '{FLOW}': prod accepts it (validated before any write)" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("; nothing had been written"), result.stderr
     envs.backup("--source", "prod")
     assert _files(envs) == before
     assert envs.run("launch", "davinci-ok-prod").exit_code == 0
@@ -114,12 +144,15 @@ def test_a_refused_write_is_undone_and_prod_is_left_as_it_was(envs):
 def test_what_could_not_be_undone_is_named(envs):
     _edit_in_staging(envs, "promotion", [NEW_VARIABLE])
     envs.backup("--source", "staging")
-    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {"prod": 1}})  # every write after the first is refused
+    # the preflight's validate and the new variable pass; every write after them (the replace, the undo) is refused
+    hook(envs.sb, "/_sandbox/faults", {"fail_writes": {"prod": 2}})
     result = envs.run("restore", FLOW, "--from", "staging", "--to", "prod")
     hook(envs.sb, "/_sandbox/faults", {"fail_writes": {}})
     assert result.exit_code == 3
-    assert "NOT undone: deleted variable company/promotedGreeting" in result.stderr
-    assert "put those back by hand" in result.stderr
+    # what could not be undone reads as not done
+    last = result.stderr.strip().splitlines()[-1]
+    assert "could not delete variable company/promotedGreeting (" in last and "put that back by hand" in last, last
+    assert "NOT undone" not in result.output and "undone: deleted" not in result.output, result.output
 
 
 def test_unmatched_connector_instance_stops_a_dry_run_with_exit_1(envs):
@@ -150,3 +183,20 @@ def test_restore_and_smoke_in_one_command(envs):
                        "--smoke", "davinci-fail-prod")
     assert failing.exit_code == 1, failing.output
     assert "1 of 2 smoke tests did not pass: davinci-fail-prod" in failing.stderr
+
+
+def test_restore_and_smoke_as_json_is_one_document(envs):
+    _edit_in_staging(envs, "promoted and smoke-tested as json")
+    envs.backup("--source", "staging")
+    ok = envs.run("restore", FLOW, "--from", "staging", "--to", "prod", "--deploy", "--smoke", "davinci-ok-prod",
+                  "--format", "json")
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads(ok.stdout)  # one document: the plan, with the smoke results in it
+    assert doc["steps"] and doc["smoke"]["summary"]["passed"] == 1 and doc["error"] is None, doc
+    failing = envs.run("restore", FLOW, "--from", "staging", "--to", "prod", "--smoke", "davinci-fail-prod",
+                       "--format", "json")
+    assert failing.exit_code == 1, failing.output
+    doc = json.loads(failing.stdout)
+    assert doc["steps"] and doc["smoke"]["summary"]["failed"] == 1, doc
+    assert doc["error"] == "restored, but 1 of 1 smoke tests did not pass: davinci-fail-prod"
+    assert doc["exit_status"] == 1

@@ -45,8 +45,8 @@ def test_restore_puts_back_the_first_commit_and_its_policy_passes_again(world):
         f"flow update Sandbox API Success {API_SUCCESS} v{edited['currentVersion']} -> v{after['currentVersion']}; "
         f"deployed v{after['currentVersion']}")
     assert row(result.stdout, "policy", "Sandbox Smoke Tests/sandbox-ok") == (
-        f"policy unchanged Sandbox Smoke Tests/sandbox-ok runs 'Sandbox API Success' v{edited['currentVersion']} "
-        f"(latest deployed); now runs v{after['currentVersion']}")
+        f"policy unchanged Sandbox Smoke Tests/sandbox-ok runs 'Sandbox API Success': the latest deployed version "
+        f"(v{edited['currentVersion']} -> v{after['currentVersion']})")
 
     world.backup()
     diff = world.run("diff", first, "HEAD", "--exit-code", "--flow", "Sandbox API Success")
@@ -172,6 +172,16 @@ def test_unknown_flow_or_source_is_one_line_and_exit_2(world, other):
         result = world.run("restore", *args)
         assert result.exit_code == 2, result.output
         assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_restore_finds_a_flow_as_show_does_and_suggests_close_names(world, other):
+    world.backup()
+    found = world.run("restore", "FULL-BASIC", "--to", "davinci", "--dry-run")  # case ignored when unique
+    assert found.exit_code == 0, found.output
+    typo = world.run("restore", "full-basci", "--to", "davinci")
+    assert typo.exit_code == 2, typo.output
+    assert typo.stderr.strip().splitlines() == [
+        "flowvault: no flow 'full-basci' in the vault at HEAD; did you mean 'full-basic'?"], typo.stderr
 
 
 def test_a_name_saved_from_two_sources_asks_which(world, other):
