@@ -84,23 +84,12 @@ def _smoke(config, names, fmt):
     import json
     import sys
 
-    from flowvault.cli.launch import read_input
+    from flowvault.cli.smoke import run_all
     from flowvault.errors import LaunchFailed
     from flowvault.launch import report
     from flowvault.launch.base import PASSED
-    from flowvault.launch.progress import progress_for
-    from flowvault.launch.runner import run_launcher
 
-    results = []
-    for name in names:
-        cfg = config.launchers[name]
-        progress = progress_for(name)
-        try:
-            results.append(run_launcher(cfg, config, input=read_input(cfg, config), progress=progress))
-        finally:
-            progress.close()
-        if fmt != "text":  # the text table says it on stdout: once (issue 19)
-            click.echo(report.result_line(results[-1]), err=True)
+    results = run_all(config, names, fmt)
     data = None
     if fmt == "json":
         data = json.loads(report.to_json(results))

@@ -5,6 +5,27 @@ import click
 from flowvault.cli.context import complete_launchers
 
 
+def run_all(config, names, fmt: str) -> list:
+    """The results of the launchers `names`, run one after another with a progress line each (said on stderr as
+    each ends, except in text format, whose table on stdout says it once: issue 19). Shared by `restore --smoke`."""
+    from flowvault.cli.launch import read_input
+    from flowvault.launch import report
+    from flowvault.launch.progress import progress_for
+    from flowvault.launch.runner import run_launcher
+
+    results = []
+    for name in names:
+        cfg = config.launchers[name]
+        progress = progress_for(name)
+        try:
+            results.append(run_launcher(cfg, config, input=read_input(cfg, config), progress=progress))
+        finally:
+            progress.close()
+        if fmt != "text":
+            click.echo(report.result_line(results[-1]), err=True)
+    return results
+
+
 @click.command("smoke", short_help="Run launchers and check each outcome against its expect.")
 @click.argument("names", nargs=-1, shell_complete=complete_launchers)
 @click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
@@ -20,12 +41,10 @@ def command(app, names, junit, fmt):
     """
     import sys
 
-    from flowvault.cli.launch import read_input
     from flowvault.errors import ConfigError, FlowvaultError, LaunchFailed, RemoteError
     from flowvault.launch import report
     from flowvault.launch.base import ERROR, PASSED
-    from flowvault.launch.progress import progress_for
-    from flowvault.launch.runner import run_launcher, unknown_launcher
+    from flowvault.launch.runner import unknown_launcher
 
     config = app.config()
     selected = list(names) or sorted(config.launchers)
@@ -37,16 +56,7 @@ def command(app, names, junit, fmt):
         config.launchers[name].require()  # before any runs: the selected launchers' variables, and only theirs
     if junit:
         report.check_writable(junit)  # before any runs, too: not "unexpected error" after all of them
-    results = []
-    for name in selected:
-        cfg = config.launchers[name]
-        progress = progress_for(name)
-        try:
-            results.append(run_launcher(cfg, config, input=read_input(cfg, config), progress=progress))
-        finally:
-            progress.close()
-        if fmt != "text":  # the text table says it on stdout: once (issue 19)
-            click.echo(report.result_line(results[-1]), err=True)
+    results = run_all(config, selected, fmt)
     if junit:
         report.write_junit(results, junit)
     if fmt == "json":

@@ -484,19 +484,25 @@ def test_sigint_stops_sources_that_run_side_by_side_promptly(tmp_path):
         # Two exports in flight: the sandbox's 9 listed flows take 5 rounds of 600 ms after the token and listing.
         args = [sys.executable, "-m", "flowvault", "--config", str(config), "--vault", str(vault), "backup",
                 "--jobs", "2"]
+        api = re.search(r'api_url = "(http://[^/]+)', config.read_text()).group(1)
+
+        def exports() -> tuple[int, dict]:
+            with urllib.request.urlopen(f"{api}/_sandbox/stats", timeout=5) as answer:
+                routes = json.load(answer)["by_route"]
+            return sum(n for route, n in routes.items() if route.startswith("POST") and "/versions/" in route), routes
+
         backup = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)
+        deadline = time.monotonic() + 30  # a loaded machine starts the process slowly: wait for the first export
+        while exports()[0] == 0 and backup.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert backup.poll() is None, "the backup ended before it could be interrupted"
         backup.send_signal(signal.SIGINT)
         interrupted = time.monotonic()
         out, err = backup.communicate(timeout=60)
         assert backup.returncode == 130, err
         assert time.monotonic() - interrupted < 3.0  # what was in flight ends (exports, the applications chain)
-        api = re.search(r'api_url = "(http://[^/]+)', config.read_text()).group(1)
-        with urllib.request.urlopen(f"{api}/_sandbox/stats", timeout=5) as answer:
-            routes = json.load(answer)["by_route"]
-        exports = sum(n for route, n in routes.items() if route.startswith("POST") and "/versions/" in route)
-        assert 0 < exports < 9, routes  # started before Ctrl-C, and no more: the sandbox lists 9 flows
+        started, routes = exports()
+        assert 0 < started < 9, routes  # started before Ctrl-C, and no more: the sandbox lists 9 flows
 
 
 # --- the console-script entry point (ends with os._exit once output is flushed) -----------------------------------
