@@ -8,7 +8,7 @@ The library API, for scripts (README, "As a library"):
     result = flowvault.run_backup(config, ".")                       # export every source, commit
     changes = flowvault.diff_snapshots(flowvault.load_snapshot("old/snapshots"),
                                        flowvault.load_snapshot("new/snapshots"))
-    flowvault.restore(config, ".", "PingOne Sign On", to="prod", dry_run=True)
+    flowvault.restore_flow(config, ".", "PingOne Sign On", to="prod", dry_run=True)
     outcome = flowvault.run_launcher(config.launchers["sign-on"], config)
 
 Each name is imported when first used (PEP 562), so `import flowvault` stays cheap and importing one part (a
@@ -28,7 +28,8 @@ _API = {
     "run_backup": ("flowvault.backup.run", "run_backup"),
     "load_snapshot": ("flowvault.vault.snapshot", "load_path"),  # a snapshots/ folder, flow folder or export file
     "diff_snapshots": ("flowvault.diff", "diff_snapshots"),
-    "restore": ("flowvault.restore.run", "restore"),
+    # not "restore": that is the package flowvault.restore, which Python sets on this module once it is imported
+    "restore_flow": ("flowvault.restore.run", "restore"),
     "run_launcher": ("flowvault.launch.runner", "run_launcher"),
     "FlowvaultError": ("flowvault.errors", "FlowvaultError"),
     "ExitStatus": ("flowvault.errors", "ExitStatus"),

@@ -146,3 +146,11 @@ def test_every_public_name_resolves(name):
 def test_an_unknown_public_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         flowvault.nope  # noqa: B018
+
+
+def test_no_public_name_is_shadowed_by_a_subpackage():
+    # Importing flowvault.<pkg> sets the attribute <pkg> on the package: a public name equal to a subpackage's would
+    # turn into that module once anything imports it.
+    subpackages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    assert not (set(flowvault.__all__) & (subpackages | modules))

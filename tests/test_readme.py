@@ -26,11 +26,12 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_the_library_api_of_the_readme_works_against_the_sandbox(tmp_path, monkeypatch):
-    # README "As a library": load_config, run_backup, load_snapshot + diff_snapshots, run_launcher, restore.
+    # README "As a library": load_config, run_backup, load_snapshot + diff_snapshots, run_launcher, restore_flow.
     import shutil
     import subprocess
 
     import flowvault
+    import flowvault.restore.run  # noqa: F401 - imported first, as a long-lived process will have: no name clash
     from flowvault.sandbox.server import Sandbox
 
     assert "## As a library" in README and "flowvault.run_backup(config" in README
@@ -54,5 +55,5 @@ def test_the_library_api_of_the_readme_works_against_the_sandbox(tmp_path, monke
         assert records.summary["environment_removed"] > 0 and records.changes
         assert flowvault.run_launcher(config.launchers["davinci-ok"], config).outcome == "passed"
         with pytest.raises(flowvault.FlowvaultError) as info:
-            flowvault.restore(config, ".", "no such flow", to="davinci", dry_run=True)
+            flowvault.restore_flow(config, ".", "no such flow", to="davinci", dry_run=True)
         assert info.value.exit_status == flowvault.ExitStatus.USAGE
