@@ -117,7 +117,10 @@ def _subset_problem(expected: Any, actual: Any, path: str) -> str | None:
 
 def run_launcher(cfg, config=None, *, input: Any = None, timeout: float | None = None, wait: bool = True,
                  progress=None, apply_expect: bool = True) -> Result:
-    """Run one configured launcher to its Result (never raises for a failed flow or a failed service call)."""
+    """Run one configured launcher to its Result (never raises for a failed flow or a failed service call).
+    Without `input`, the launcher's configured input (its `input` table or `input_file`) is sent, as `smoke` does."""
+    if input is None:
+        input = resolve_input(cfg, config)
     from flowvault.launch.base import NullProgress
 
     launcher = make_launcher(cfg)

@@ -55,9 +55,12 @@ class Result:
 
     def to_dict(self) -> dict:
         """The result as plain JSON-ready data (`--format json`): {"steps": [{"kind", "name", "action", ...}], ...}."""
-        return {"steps": [s.to_dict() for s in self.steps], "flow": self.flow, "source": self.source,
-                "target": self.target, "ref": self.ref, "dry_run": self.dry_run, "deploy": self.deploy,
-                "dangling": [vars(d) for d in self.dangling], "notes": self.notes, "error": self.error}
+        doc = {"steps": [s.to_dict() for s in self.steps], "flow": self.flow, "source": self.source,
+               "target": self.target, "ref": self.ref, "dry_run": self.dry_run, "deploy": self.deploy,
+               "dangling": [vars(d) for d in self.dangling], "notes": self.notes}
+        if self.error:  # "error" only on failure, as every command's JSON (README)
+            doc["error"] = self.error
+        return doc
 
 
 def target_source(config, name: str, option: str = "--to"):

@@ -138,3 +138,23 @@ def _url(config_file, kind):
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
     return tomllib.loads(config_file.read_text())["launchers"][f"{kind}-ok"]["url"]
+
+
+def test_run_launcher_from_a_script_sends_the_configured_input(monkeypatch):
+    # The README's library call, run_launcher(cfg, config), sends the launcher's `input` as `smoke` does.
+    from flowvault.launch import runner
+
+    seen = {}
+
+    class Launcher:
+        def run(self, options):
+            seen["input"] = options.input
+            from flowvault.launch.base import PASSED, Result
+
+            return Result("x", "davinci", PASSED)
+
+    monkeypatch.setattr(runner, "make_launcher", lambda cfg: Launcher())
+    cfg = type("Cfg", (), {"input": {"userId": "u-1"}, "settings": object(), "timeout": 5.0, "expect": {},
+                           "type": "davinci", "name": "x"})()
+    runner.run_launcher(cfg, None, apply_expect=False)
+    assert seen["input"] == {"userId": "u-1"}
