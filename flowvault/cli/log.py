@@ -55,11 +55,14 @@ def command(app, flow, max_count, fmt):
                 old = snapshot.load_changed(read, entry.parents[0] if entry.parents else None, changed)
                 new = snapshot.load_changed(read, entry.sha, changed)
             result = diff_snapshots(old, new, flows=named) if flow else diff_snapshots(old, new)
+            summary = count_summary(result.changes, result.summary)
+            if not result.changes and diff_snapshots(old, new, level="all", flows=named).changes:
+                summary = "layout or metadata only"  # a designer moved nodes, or a deploy: not "no changes"
             # "date" is when the commit was made; "author_date" when the change was: for a version commit, when
             # the version was saved (issue 16), which is the date text shows
             rows.append({"commit": entry.sha, "date": entry.date, "author_date": entry.author_date,
                          "author": entry.author, "message": entry.summary,
-                         "summary": count_summary(result.changes, result.summary), "counts": result.summary})
+                         "summary": summary, "counts": result.summary})
     if fmt == "json":
         click.echo(safe_json(json.dumps(rows, indent=2, ensure_ascii=False)))  # no raw bidi mark from a message
         return

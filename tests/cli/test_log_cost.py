@@ -50,3 +50,34 @@ def test_log_of_31_commits_within_4x_one_diff(vault):
         log.append(_seconds("--vault", str(vault), "log"))
         diff.append(_seconds("--vault", str(vault), "diff", "HEAD~1", "HEAD"))
     assert statistics.median(log) <= 4 * statistics.median(diff), (log, diff)
+
+
+def test_a_commit_with_only_layout_changes_says_so(tmp_path, monkeypatch):
+    # A designer moved a node: at --level config nothing changed, but "no changes" would read as an empty commit.
+    import json
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from flowvault.cli import cli
+    from flowvault.sandbox.server import Sandbox
+
+    monkeypatch.setenv("FLOWVAULT_SANDBOX_SECRET", "sandbox")
+    monkeypatch.setenv("FLOWVAULT_REDACT_KEY", "k" * 32)
+    vault = tmp_path / "v"
+    with Sandbox(port=0) as sb:
+        assert CliRunner().invoke(cli, ["init", str(vault)]).exit_code == 0
+        (vault / "flowvault.toml").unlink()
+        sb.write_config(vault / "flowvault.toml")
+        run = lambda *a: CliRunner().invoke(cli, ["--config", str(vault / "flowvault.toml"), *a])  # noqa: E731
+        assert run("backup", "--source", "davinci").exit_code == 0
+        layout = next((vault / "snapshots" / "davinci" / "flows").glob("*/layout.json"))
+        doc = json.loads(layout.read_text("utf-8"))
+        doc["zoom"] = 3
+        layout.write_text(json.dumps(doc), "utf-8")
+        subprocess.run(["git", "-C", str(vault), "commit", "-qam", "moved"], check=True,
+                       env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+                            "GIT_COMMITTER_EMAIL": "t@e", "PATH": __import__("os").environ["PATH"]})
+        result = run("log", "-n", "1")
+    assert result.exit_code == 0, result.output
+    assert "layout or metadata only" in result.stdout and "no changes" not in result.stdout
