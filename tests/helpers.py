@@ -161,3 +161,27 @@ class ScriptedServer:
 
 
 OK = (200, {}, {"ok": True})
+
+
+def run_in_terminal(args, env, timeout: float = 120) -> str:
+    """Run flowvault with stdout and stderr on a pseudo-terminal; what the terminal received."""
+    import os
+    import subprocess
+    import sys
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "flowvault", *args], stdin=subprocess.DEVNULL, stdout=slave,
+                            stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    proc.wait(timeout=timeout)
+    return b"".join(chunks).decode("utf-8", "replace")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from helpers import run_in_terminal
 
 from flowvault.cli import cli
 
@@ -185,30 +186,6 @@ def test_a_backup_waiting_on_the_lock_says_so(vault, monkeypatch):
 # --- NO_COLOR on a terminal -----------------------------------------------------------------------------------------
 
 
-def _in_terminal(args, env) -> str:
-    """What a pseudo-terminal receives from flowvault (stdout and stderr on it)."""
-    import os
-    import subprocess
-    import sys
-
-    master, slave = os.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "flowvault", *args], stdin=subprocess.DEVNULL, stdout=slave,
-                            stderr=slave, env=env, close_fds=True)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    proc.wait(timeout=120)
-    return b"".join(chunks).decode("utf-8", "replace")
-
-
 def test_no_color_on_a_terminal_means_no_escape_codes_and_no_animation(vault):
     import os
 
@@ -217,7 +194,7 @@ def test_no_color_on_a_terminal_means_no_escape_codes_and_no_animation(vault):
                COLUMNS="120")
     config = str(vault / "flowvault.toml")
     for args in (["backup"], ["smoke", "davinci-ok", "invision-ok", "invision-fail"], ["log"]):
-        seen = _in_terminal(["--config", config, *args], env)
+        seen = run_in_terminal(["--config", config, *args], env)
         assert "\x1b" not in seen, (args, seen)
         assert "\r" not in seen.replace("\r\n", "\n"), (args, seen)  # the terminal's own \r\n aside
         assert seen.strip(), args

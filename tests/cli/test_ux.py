@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import run_in_terminal
 
 from flowvault.cli import cli
 
@@ -345,26 +346,6 @@ def test_no_progress_bar_in_ci_even_on_a_terminal(monkeypatch):
     assert isinstance(progress_for("x", _Terminal()), LineProgress)
 
 
-def _run_in_terminal(args, env) -> str:
-    """Run flowvault with stdout and stderr on a pseudo-terminal; what the terminal received."""
-    master, slave = os.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "flowvault", *args], stdin=subprocess.DEVNULL, stdout=slave,
-                            stderr=slave, env=env, close_fds=True)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    proc.wait(timeout=60)
-    return b"".join(chunks).decode("utf-8", "replace")
-
-
 def _env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "CI", "TERM", "FORCE_COLOR")}
     env.update(TERM="xterm-256color", **extra)
@@ -373,8 +354,8 @@ def _env(**extra) -> dict:
 
 def test_diff_is_coloured_on_a_terminal_and_not_with_no_color():
     args = ["diff", str(OLD_EXPORT), str(NEW_EXPORT)]
-    assert COLOUR.search(_run_in_terminal(args, _env()))
-    plain = _run_in_terminal(args, _env(NO_COLOR="1"))
+    assert COLOUR.search(run_in_terminal(args, _env()))
+    plain = run_in_terminal(args, _env(NO_COLOR="1"))
     assert "full-basic" in plain and not COLOUR.search(plain)
 
 
