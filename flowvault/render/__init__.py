@@ -1,9 +1,10 @@
 """Change records -> text, Markdown, JSON or Mermaid. This module only dispatches; the words every renderer uses
-live in wording.py, which no renderer reaches through here (no import cycle)."""
+live in wording.py and values.py, which no renderer reaches through here (no import cycle)."""
 
 from __future__ import annotations
 
-from flowvault.render.wording import count_summary, describe, short, split_label, subject, summary_line
+from flowvault.render.values import short
+from flowvault.render.wording import count_summary, describe, split_label, subject, summary_line
 
 RENDERERS = ("text", "markdown", "json")
 

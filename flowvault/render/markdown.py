@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 
 from flowvault.masking import safe_markdown, safe_text
-from flowvault.render.wording import MARKDOWN, describe, hunks, summary_line
+from flowvault.render.values import MARKDOWN, hunks
+from flowvault.render.wording import describe, summary_line
 
 LIMIT = 65_536  # GitHub's limit on a PR comment, in characters
 # What a comment is filled to: a clear margin under LIMIT, so that no escaping or closing note can push it over.

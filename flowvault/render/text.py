@@ -5,7 +5,8 @@ from the service can neither start a line of its own nor reorder one."""
 from __future__ import annotations
 
 from flowvault.masking import safe_text
-from flowvault.render.wording import TEXT, describe, hunks, summary_line, where
+from flowvault.render.values import TEXT, hunks
+from flowvault.render.wording import describe, summary_line, where
 
 _STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 _MARK = {"added": "+", "removed": "-", "changed": "~"}

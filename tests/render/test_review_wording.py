@@ -9,7 +9,8 @@ from pathlib import Path
 from flowvault.diff import Change, DiffResult
 from flowvault.masking import safe_markdown, safe_text
 from flowvault.render import render
-from flowvault.render.wording import MARKDOWN, describe, hunks, slate_text
+from flowvault.render.values import MARKDOWN, hunks, slate_text
+from flowvault.render.wording import describe
 from flowvault.ui import UI
 from tests.diff.diff_helpers import summary
 
