@@ -61,6 +61,11 @@ _JWT = re.compile(rf"(?P<s>eyJ[{_B64URL}]{{8,}}\.[{_B64URL}]{{8,}}\.[{_B64URL}]*
 # the second from finditer; bearer/basic are matched in the lower-cased string.
 _BEARER = re.compile(r"(?=bearer\s+(?P<s>[a-z0-9._~+/-]{8,}=*))")
 _BASIC = re.compile(r"(?=basic\s+(?P<s>[a-z0-9+/]{6,}={0,2}))")
+# An Authorization header written out ("Authorization: Bearer x", "-H 'authorization: basic x'"): whatever follows
+# the scheme is the credential, however short (the bearer/basic shape checks are for prose without the header name).
+_AUTH_HEADER = re.compile(r"(?=authorization[\"']?\s*:\s*[\"']?(?:bearer|basic|token|digest)\s+(?P<s>[^\s\"'\\,;«»]+))")
+# curl's user option: `curl -u alice:password`, `--user alice:password`
+_CURL_USER = re.compile(r"(?:^|\s)(?:-u|--user)[\s=]+[\"']?[^\s:\"']+:(?P<s>[^\s\"'«»]+)")
 _USERINFO = re.compile(r"://[^\s/?#@:\"'<>«»]*:(?P<s>[^\s/?#@\"'<>«»{]+)@")
 # What ends a name whose value is a credential, lower case: clientSecret, client_secret, userPassword, x-api-key,
 # accessToken, proxy-authorization all end in one. Matched in the lower-cased string, so case costs nothing.
@@ -164,6 +169,8 @@ _DETECTORS: tuple = (
     (_JWT, False, lambda s, low: "eyJ" in s, None),
     (_BEARER, True, lambda s, low: "bearer" in low, _bearer),
     (_BASIC, True, lambda s, low: "basic" in low, _basic),
+    (_AUTH_HEADER, True, lambda s, low: "authorization" in low, _literal),
+    (_CURL_USER, False, lambda s, low: "-u" in s, _literal),
     (_USERINFO, False, lambda s, low: "://" in s and "@" in s, _literal),
     (_PARAM, True, lambda s, low: "=" in s and _names(low), _literal),
     (_PAIR, True, lambda s, low: ("'" in s or '"' in s) and _names(low), _pair),

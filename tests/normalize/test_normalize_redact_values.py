@@ -50,6 +50,10 @@ KINDS = [
     ("github", "use ghp_SBXSECRET" + "a" * 27 + " to push", "ghp_SBXSECRET" + "a" * 27, "use <M> to push"),
     ("slack", "post with xoxb-1234-5678-SBXSECRETabc", "xoxb-1234-5678-SBXSECRETabc", "post with <M>"),
     ("stripe", "charge with sk_live_SBXSECRET" + "0" * 20 + ".", "sk_live_SBXSECRET" + "0" * 20, "charge with <M>."),
+    ("authorization header", "curl -H 'Authorization: Bearer SBXSECRETbear' x", "SBXSECRETbear",
+     "curl -H 'Authorization: Bearer <M>' x"),
+    ("curl user", "curl -u alice:SBXSECRETpw https://api.example.com", "SBXSECRETpw",
+     "curl -u alice:<M> https://api.example.com"),
 ]  # fmt: skip
 
 
