@@ -5,6 +5,7 @@ import json
 import click
 
 from flowvault.cli.context import check_local, complete_sources
+from flowvault.errors import ConfigError
 
 
 @click.command("backup", short_help="Export every flow into the vault and commit the change.")
@@ -32,7 +33,6 @@ def command(app, sources, message, no_commit, push, full, jobs, history, latest_
       FLOWVAULT_PROD_CLIENT_SECRET=... flowvault backup --source prod
     """
     from flowvault.backup.run import run_backup, select_sources
-    from flowvault.errors import ConfigError
     from flowvault.ui import UI
 
     config = app.config()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flowvault.errors import ConfigError
+from flowvault.errors import ConfigError, NoVaultError, UsageError, VaultError
 
 if TYPE_CHECKING:
     from flowvault.config import Config
@@ -51,7 +51,6 @@ class AppContext:
 
 def no_commits_yet(vault_dir: Path):
     """A UsageError saying what to do when the vault at `vault_dir` has no commit to read (else None)."""
-    from flowvault.errors import UsageError
     from flowvault.vault import snapshot
 
     try:
@@ -111,7 +110,6 @@ def complete_flows(ctx, param, incomplete: str) -> list[str]:
 def check_local(app: AppContext, vault_dir: Path, remote: str | None = None) -> None:
     """Before a command contacts any service (issue 19): the vault folder exists inside a git repository, and
     `remote` (for --push), if given, is one of its git remotes. Cheap: no git import; git itself only for --push."""
-    from flowvault.errors import NoVaultError, VaultError
 
     where = ""
     if not app.vault_path:  # from [vault] path, which is relative to the config file's folder, not the shell's

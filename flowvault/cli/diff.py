@@ -3,6 +3,7 @@
 import click
 
 from flowvault.cli.context import complete_flows
+from flowvault.errors import InputError, UsageError
 
 
 @click.command("diff", short_help="Show what changed between two snapshots, flow by flow.")
@@ -33,7 +34,6 @@ def command(app, old, new, fmt, level, flows, exit_code):
 
     from flowvault.cli.context import no_commits_yet
     from flowvault.diff import diff_snapshots
-    from flowvault.errors import InputError, UsageError
     from flowvault.render import render
     from flowvault.vault import snapshot
 
@@ -63,7 +63,6 @@ def _flows_named(wanted, old_snap, new_snap) -> list[str]:
     """The ids (folder names where a flow has none) of the flows and workflows each of `wanted` names in either
     snapshot, found as `show` finds them (name, folder or id; case ignored when that is unique); UsageError with the
     closest names for one that names none."""
-    from flowvault.errors import UsageError
     from flowvault.vault import snapshot
 
     entries = [*old_snap.flows, *old_snap.workflows, *new_snap.flows, *new_snap.workflows]
@@ -85,7 +84,6 @@ def _name_the_file(message: str, args) -> str:
     """`message` starting with the path of the export file it is about ("not a DaVinci export" names none)."""
     from pathlib import Path
 
-    from flowvault.errors import InputError
     from flowvault.vault import snapshot
 
     if any(a and message.startswith((a, str(Path(a)))) for a in args):  # named already, maybe as ./x -> x

@@ -2,6 +2,8 @@
 
 import click
 
+from flowvault.errors import UsageError
+
 TEMPLATE = '''\
 # flowvault configuration: see `flowvault --help` and README.md.
 # Secrets only as ${ENV_VAR} references; a literal secret is refused.
@@ -56,7 +58,6 @@ def command(app, directory, fmt):
     import json
     from pathlib import Path
 
-    from flowvault.errors import UsageError
     from flowvault.vault.files import atomic_write
     from flowvault.vault.repo import Vault
 

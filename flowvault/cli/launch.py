@@ -3,6 +3,7 @@
 import click
 
 from flowvault.cli.context import complete_launchers
+from flowvault.errors import FlowvaultError, InputError, LaunchFailed, RemoteError
 
 
 @click.command("launch", short_help="Start a flow through its launch API; report the outcome.")
@@ -23,7 +24,6 @@ def command(app, name, inputs, input_file, timeout, no_wait, fmt):
     """
     import json
 
-    from flowvault.errors import FlowvaultError, LaunchFailed, RemoteError
     from flowvault.launch.base import ERROR, PASSED
     from flowvault.launch.progress import progress_for
     from flowvault.launch.report import result_line
@@ -65,7 +65,6 @@ def _named(name: str, message: str) -> str:
 
 def read_input(cfg, config, **kwargs):
     """The launch input (flowvault.launch.runner.resolve_input); a file that is not UTF-8 text is an input error."""
-    from flowvault.errors import InputError
     from flowvault.launch.runner import resolve_input
 
     try:

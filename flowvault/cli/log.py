@@ -3,6 +3,8 @@
 import click
 
 from flowvault.cli.context import complete_flows
+from flowvault.errors import UsageError
+from flowvault.masking import safe_json, safe_text
 
 
 @click.command("log", short_help="History of the vault or of one flow, a line per commit.")
@@ -24,8 +26,6 @@ def command(app, flow, max_count, fmt):
     import json
 
     from flowvault.diff import diff_snapshots
-    from flowvault.errors import UsageError
-    from flowvault.masking import safe_json, safe_text
     from flowvault.render.wording import count_summary
     from flowvault.vault import snapshot
 

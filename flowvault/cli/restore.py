@@ -3,6 +3,7 @@
 import click
 
 from flowvault.cli.context import complete_davinci_sources, complete_launchers
+from flowvault.errors import LaunchFailed, UsageError
 
 
 @click.command("restore", short_help="Plan, then put a saved flow into an environment.")
@@ -40,7 +41,6 @@ def command(app, flow, target, source, ref, deploy, dry_run, mappings, create_co
     """
     import json
 
-    from flowvault.errors import UsageError
     from flowvault.restore.connectors import parse_mappings
     from flowvault.restore.plan import UnresolvedPlan
     from flowvault.restore.run import restore
@@ -85,7 +85,6 @@ def _smoke(config, names, fmt):
     import sys
 
     from flowvault.cli.smoke import run_all
-    from flowvault.errors import LaunchFailed
     from flowvault.launch import report
     from flowvault.launch.base import PASSED
 

@@ -3,6 +3,8 @@
 import click
 
 from flowvault.cli.context import complete_flows
+from flowvault.errors import UsageError
+from flowvault.masking import safe_json
 
 
 @click.command("show", short_help="Print a flow from the vault as JSON or a Mermaid chart.")
@@ -19,7 +21,6 @@ def command(app, flow, ref, fmt):
       flowvault show "PingOne Sign On" --format mermaid
     """
     from flowvault.cli.context import no_commits_yet
-    from flowvault.errors import UsageError
     from flowvault.vault import snapshot
 
     vault = snapshot.open_vault(app.vault_dir())
@@ -40,7 +41,6 @@ def command(app, flow, ref, fmt):
         click.echo(entry_chart(entry), nl=False)
         return
     from flowvault.canonical import dumps
-    from flowvault.masking import safe_json
 
     # names come from the service: a bidi override (U+202E) would reverse what the reader sees; \uXXXX keeps the JSON
     if isinstance(entry, snapshot.WorkflowEntry):

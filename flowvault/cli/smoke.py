@@ -3,6 +3,7 @@
 import click
 
 from flowvault.cli.context import complete_launchers
+from flowvault.errors import ConfigError, FlowvaultError, LaunchFailed, RemoteError
 
 
 def run_all(config, names, fmt: str) -> list:
@@ -41,7 +42,6 @@ def command(app, names, junit, fmt):
     """
     import sys
 
-    from flowvault.errors import ConfigError, FlowvaultError, LaunchFailed, RemoteError
     from flowvault.launch import report
     from flowvault.launch.base import ERROR, PASSED
     from flowvault.launch.runner import unknown_launcher

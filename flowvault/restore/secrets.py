@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flowvault.errors import ConfigError, FlowvaultError, UsageError
+from flowvault.masking import register
 from flowvault.normalize.secret_shapes import MARKER, fill_markers, markers, match_markers, redacted_paths
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -32,7 +33,6 @@ class MissingSecret(UsageError):
 
 def supplied_secrets(source_name: str, settings, env: Mapping[str, str] = os.environ) -> dict[str, str]:
     """{secret name: value} from the environment variables that [sources.NAME] restore_secrets names."""
-    from flowvault.masking import register
 
     out = {}
     for key, var in (getattr(settings, "restore_secrets", None) or {}).items():

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowvault.errors import RemoteError
 from flowvault.pingone.client import embedded
-from flowvault.sources.base import Call, Entry, in_place
+from flowvault.sources.base import Call, Entry, ListedItem, in_place
 
 SECRET = {"secret": True}
 
@@ -82,7 +83,6 @@ def export_entries(content: bytes, source: str, item_id: str, item_name: str, st
     means the body is not JSON (the client retries the export, as for any read); an export that is JSON but not
     a usable flow raises RemoteError or InputError."""
     from flowvault.canonical import loads
-    from flowvault.errors import RemoteError
     from flowvault.normalize import davinci
 
     doc = _without_links(loads(content))
@@ -153,8 +153,6 @@ class Source:
 
     def list(self) -> dict[str, Any]:
         """{flow id: ListedItem} of every flow the environment has (RemoteError if the listing fails)."""
-        from flowvault.errors import RemoteError
-        from flowvault.sources.base import ListedItem
 
         flows: list = []
         pages = self.platform.pages(self._path("flows"), "flows", params={"attributes": LIST_ATTRIBUTES})
@@ -200,7 +198,6 @@ class Source:
 
     def export(self, item) -> builtins.list[Entry]:  # `list` here is the method above
         """[Entry of the flow, Entry of each embedded subflow] (RemoteError/InputError if it cannot be exported)."""
-        from flowvault.errors import RemoteError
 
         version = item.extra.get("version")
         if version is None:  # a listing without version fields: read the flow itself

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowvault.sources.base import Call, Entry, in_place
+from flowvault.errors import ConfigError, RemoteError, first_line
+from flowvault.sources.base import Call, Entry, ListedItem, in_place
 
 SECRET = {"secret": True}
 log = logging.getLogger(__name__)
@@ -91,7 +92,6 @@ class Source:
     # --- listing ---------------------------------------------------------------------------------------------
 
     def _definitions(self) -> list[dict]:
-        from flowvault.errors import RemoteError
 
         try:
             body = self.client.get_json("workflow/processdefinition", params={"_queryFilter": "true"})
@@ -106,7 +106,6 @@ class Source:
         return [d for d in result if isinstance(d, dict)]
 
     def _scan_files(self) -> None:
-        from flowvault.errors import ConfigError, first_line
         from flowvault.normalize import bpmn
 
         if self.workflow_dir is None:
@@ -148,7 +147,6 @@ class Source:
 
     def list(self) -> dict[str, Any]:
         """{process key: ListedItem}: keys deployed on the server or found in workflow_dir."""
-        from flowvault.sources.base import ListedItem
 
         self._scan_files()
         if self.client is not None:
