@@ -185,3 +185,19 @@ def run_in_terminal(args, env, timeout: float = 120) -> str:
     os.close(master)
     proc.wait(timeout=timeout)
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+def sandbox_token(sb, env_id: str | None = None) -> str:
+    """A worker-app access token for one of the sandbox's DaVinci environments (default: the seeded one), got the
+    way a tool outside flowvault gets it (client credentials, secret "sandbox")."""
+    import base64
+    import urllib.request
+
+    from flowvault.sandbox import davinci
+
+    basic = base64.b64encode(f"{davinci.CLIENT_ID}:sandbox".encode()).decode()
+    req = urllib.request.Request(f"{sb.url}/{env_id or davinci.ENV_ID}/as/token", data=b"grant_type=client_credentials",
+                                 headers={"Authorization": f"Basic {basic}",
+                                          "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(req) as resp:
+        return json.load(resp)["access_token"]

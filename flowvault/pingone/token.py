@@ -31,9 +31,10 @@ def token_url(environment_id: str, *, region: str = "com", auth_url: str | None 
     domain, which serves one environment: https://<domain>/as/token (Ping's go-client
     oauth2/endpoints/endpoints.go; reference/davinci-api.md 1.2).
 
-    An auth_url is a custom domain when its host is neither PingOne's (auth.pingone.<tld>) nor an emulator's
-    (loopback, as the sandbox, or a name reserved for testing by RFC 6761: *.test, *.invalid, *.localhost), and its
-    path does not already name the environment or the endpoint.
+    An auth_url is a custom domain when its host is neither PingOne's (auth.pingone.<tld>) nor one that cannot be a
+    public custom domain (loopback: a local proxy or emulator; names RFC 6761 reserves for testing: *.test,
+    *.invalid, *.localhost), and its path does not already name the environment or the endpoint. Either shape can
+    be forced: an auth_url ending in /<environment id> or in /as/token is taken as it is.
     """
     from urllib.parse import urlsplit
 

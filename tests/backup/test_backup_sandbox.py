@@ -6,6 +6,7 @@ import urllib.request
 
 from backup_helpers import backup, call, git
 from click.testing import CliRunner
+from helpers import sandbox_token
 
 from flowvault.cli import cli
 from flowvault.sandbox.server import Sandbox
@@ -23,24 +24,11 @@ def seeded_flows(sb):
     from flowvault.sandbox import davinci
 
     env_id = davinci.ENV_ID
-    token = _token(sb, env_id)
+    token = sandbox_token(sb, env_id)
     req = urllib.request.Request(f"{sb.url}/v1/environments/{env_id}/flows",
                                  headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req) as resp:
         return {f["id"]: f["name"] for f in json.load(resp)["_embedded"]["flows"]}
-
-
-def _token(sb, env_id):
-    import base64
-
-    from flowvault.sandbox import davinci
-
-    basic = base64.b64encode(f"{davinci.CLIENT_ID}:sandbox".encode()).decode()
-    req = urllib.request.Request(f"{sb.url}/{env_id}/as/token", data=b"grant_type=client_credentials",
-                                 headers={"Authorization": f"Basic {basic}",
-                                          "Content-Type": "application/x-www-form-urlencoded"})
-    with urllib.request.urlopen(req) as resp:
-        return json.load(resp)["access_token"]
 
 
 def index(vault, source="davinci"):

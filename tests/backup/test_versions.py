@@ -5,12 +5,12 @@ forward; GET /flows lists currentVersion/publishedVersion; GET /flows/{id}/versi
 the versions list says (aliases, dates) is read from the sandbox, never assumed.
 """
 
-import base64
 import json
 import subprocess
 import urllib.request
 
 from click.testing import CliRunner
+from helpers import sandbox_token
 
 from flowvault.cli import cli
 
@@ -36,13 +36,7 @@ def api(sb, path):
     """GET <Platform API>/environments/{env}/<path>, as the sandbox serves it."""
     from flowvault.sandbox import davinci
 
-    basic = base64.b64encode(f"{davinci.CLIENT_ID}:sandbox".encode()).decode()
-    req = urllib.request.Request(f"{sb.url}/{davinci.ENV_ID}/as/token", data=b"grant_type=client_credentials",
-                                 headers={"Authorization": f"Basic {basic}",
-                                          "Content-Type": "application/x-www-form-urlencoded"})
-    with urllib.request.urlopen(req) as resp:
-        token = json.load(resp)["access_token"]
-    return call(sb, "GET", f"/v1/environments/{davinci.ENV_ID}/{path}", token=token)
+    return call(sb, "GET", f"/v1/environments/{davinci.ENV_ID}/{path}", token=sandbox_token(sb))
 
 
 def stats(sb):

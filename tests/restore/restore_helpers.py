@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import urllib.request
@@ -10,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from click.testing import CliRunner
+from helpers import sandbox_token
 
 from flowvault.cli import cli
-from flowvault.sandbox.davinci import CLIENT_ID, ENV_ID
+from flowvault.sandbox.davinci import ENV_ID
 
 API_SUCCESS = "5b0c5a1d0c0ffee0000000000000a0c1"  # "Sandbox API Success", run by policy sandbox-ok (davinci-ok)
 FULL_BASIC = "c7062a8857740ee2185694bb855f8f21"  # calls "subflow 1" and "subflow 2"
@@ -55,12 +55,7 @@ def hook(sb, path: str, body=None):
 
 def api(sb, method: str, path: str, body=None, content_type: str = "application/json"):
     """A DaVinci admin API call with a fresh worker token (what a designer or another tool would do)."""
-    basic = base64.b64encode(f"{CLIENT_ID}:sandbox".encode()).decode()
-    req = urllib.request.Request(f"{sb.url}/{ENV_ID}/as/token", data=b"grant_type=client_credentials",
-                                 headers={"Authorization": f"Basic {basic}",
-                                          "Content-Type": "application/x-www-form-urlencoded"})
-    with urllib.request.urlopen(req) as resp:
-        token = json.load(resp)["access_token"]
+    token = sandbox_token(sb)
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(f"{sb.url}/v1/environments/{ENV_ID}{path}", data=data, method=method,
                                  headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
